@@ -1,0 +1,30 @@
+# Two commands on a fresh machine:  make run  (the unit)   make test  (the suite)
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.statim-installed
+
+.PHONY: setup run test bench bench-quick clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml setup.py $(wildcard firmware/core_c/*.c firmware/core_c/*.h)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip setuptools wheel cffi
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $@
+
+run: setup
+	$(BIN)/statim egaba
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+bench: setup
+	$(BIN)/python -m pytest benchmarks -q --benchmark-only
+
+bench-quick: setup
+	$(BIN)/python -m pytest benchmarks -q --benchmark-only --quick
+
+clean:
+	rm -rf $(VENV) build *.egg-info firmware/core_c/_core*.so firmware/core_c/_core.c

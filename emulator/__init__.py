@@ -1,0 +1,1 @@
+"""The host board: runs firmware/core on CPython with a virtual clock."""

@@ -1,0 +1,1 @@
+"""Statim firmware: ``core`` (MicroPython-compatible logic), ``core_c`` (C math), ``boards``."""

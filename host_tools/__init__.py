@@ -1,0 +1,1 @@
+"""Host tools: the statim CLI and what it runs against a unit."""

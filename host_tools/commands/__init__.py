@@ -1,0 +1,1 @@
+"""statim subcommands: every module here with register(subparsers) is loaded by the CLI."""
