@@ -12,6 +12,8 @@ $(STAMP): pyproject.toml setup.py $(wildcard firmware/core_c/*.c firmware/core_c
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip setuptools wheel cffi
 	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python -m pip install -q --no-user --upgrade --target $(VENV)/mpy-typings \
+		micropython-rp2-rpi-pico-stubs micropython-stdlib-stubs
 	touch $@
 
 run: setup
@@ -21,10 +23,10 @@ test: setup
 	$(BIN)/python -m pytest -q
 
 bench: setup
-	$(BIN)/python -m pytest benchmarks -q --benchmark-only
+	$(BIN)/python -m pytest benchmarks -q --benchmark-only -o python_files='bench_*.py'
 
 bench-quick: setup
-	$(BIN)/python -m pytest benchmarks -q --benchmark-only --quick
+	$(BIN)/python -m pytest benchmarks -q --benchmark-only -o python_files='bench_*.py' --quick
 
 clean:
 	rm -rf $(VENV) build *.egg-info firmware/core_c/_core*.so firmware/core_c/_core.c

@@ -14,7 +14,7 @@ rt_over_f_mv = _ref.rt_over_f_mv
 try:
     from firmware.core_c.binding import bind_biophys as _bind  # type: ignore
 except ImportError:  # MicroPython, or installed without a C compiler
-    _bind = None
+    _bind = None  # type: ignore[assignment]
 
 if _bind is None:
     BACKEND = "python"

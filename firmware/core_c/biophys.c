@@ -24,8 +24,11 @@
 #pragma omp declare simd notinbranch
 extern double log(double);
 #define STATIM_SIMD_LOOP _Pragma("omp simd")
+/* one clone per ISA, picked at load time; each calls the matching libmvec log */
+#define STATIM_ARRAY_FN __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define STATIM_SIMD_LOOP
+#define STATIM_ARRAY_FN
 #endif
 
 /* A usable concentration: positive and finite (NaN fails both comparisons). */
@@ -153,6 +156,13 @@ double statim_e_gaba_value(double cl_in, double cl_out, double hco3_in, double h
                : NAN;
 }
 
+/*
+ * Array forms compute first and check after: one vectorised pass writes out[],
+ * then one branch-free sweep checks inputs and results together.  Only when that
+ * sweep finds a problem is the array rescanned, in order, to name the first bad
+ * element exactly as the scalar form would.  On error out[] is unspecified.
+ */
+STATIM_ARRAY_FN
 int statim_nernst_array(const double *c_in_mm, const double *c_out_mm, size_t n, int z,
                         double temp_c, double *out_mv, size_t *bad_index)
 {
@@ -163,25 +173,31 @@ int statim_nernst_array(const double *c_in_mm, const double *c_out_mm, size_t n,
     if (!valence_ok(z)) return STATIM_ERR_VALENCE;
     st = statim_rt_over_f_mv(temp_c, &k);
     if (st != STATIM_OK) return st;
-    /* Branch-free validity sweep so the common (all valid) case stays vectorised. */
+    /* log first (a pure libmvec pass), then scale and check in one pass; the
+     * expression is still k * log(q) / z, as in the scalar form */
     STATIM_SIMD_LOOP
     for (i = 0; i < n; i++)
-        bad |= !conc_ok(c_in_mm[i]) | !conc_ok(c_out_mm[i]) |
-               !ratio_ok(c_out_mm[i] / c_in_mm[i]);
-    if (bad) {
-        for (i = 0; i < n; i++) {
-            *bad_index = i;
-            if (!conc_ok(c_in_mm[i])) return STATIM_ERR_C_IN;
-            if (!conc_ok(c_out_mm[i])) return STATIM_ERR_C_OUT;
-            if (!ratio_ok(c_out_mm[i] / c_in_mm[i])) return STATIM_ERR_RESULT;
-        }
+        out_mv[i] = log(c_out_mm[i] / c_in_mm[i]);
+    STATIM_SIMD_LOOP
+    for (i = 0; i < n; i++) {
+        double v = k * out_mv[i] / (double)z;
+        out_mv[i] = v;
+        /* c_in > 0 plus a finite result implies both inputs were valid: any NaN,
+         * inf, zero or sign error in either makes the log NaN or infinite.  '&'
+         * not '&&', so the sweep has no branches and vectorises. */
+        bad |= !((c_in_mm[i] > 0.0) & (v > -HUGE_VAL) & (v < HUGE_VAL));
     }
-    STATIM_SIMD_LOOP
-    for (i = 0; i < n; i++)
-        out_mv[i] = k * log(c_out_mm[i] / c_in_mm[i]) / (double)z;
-    return STATIM_OK;
+    if (!bad) return STATIM_OK;
+    for (i = 0; i < n; i++) {
+        *bad_index = i;
+        if (!conc_ok(c_in_mm[i])) return STATIM_ERR_C_IN;
+        if (!conc_ok(c_out_mm[i])) return STATIM_ERR_C_OUT;
+        if (!ratio_ok(c_out_mm[i] / c_in_mm[i])) return STATIM_ERR_RESULT;
+    }
+    return STATIM_ERR_RESULT; /* not reached: the sweep and the rescan test the same things */
 }
 
+STATIM_ARRAY_FN
 int statim_e_gaba_array(const double *cl_in, const double *cl_out, const double *hco3_in,
                         const double *hco3_out, size_t n, double ratio, double temp_c,
                         int form, double *out_mv, size_t *bad_index)
@@ -194,17 +210,6 @@ int statim_e_gaba_array(const double *cl_in, const double *cl_out, const double 
     st = statim_rt_over_f_mv(temp_c, &k);
     if (st != STATIM_OK) return st;
     if (form != STATIM_EGABA_WEIGHTED && form != STATIM_EGABA_GHK) return STATIM_ERR_FORM;
-    STATIM_SIMD_LOOP
-    for (i = 0; i < n; i++)
-        bad |= !conc_ok(cl_in[i]) | !conc_ok(cl_out[i]) | !conc_ok(hco3_in[i]) |
-               !conc_ok(hco3_out[i]);
-    if (bad) {
-        for (i = 0; i < n; i++) {
-            *bad_index = i;
-            st = e_gaba_check(cl_in[i], cl_out[i], hco3_in[i], hco3_out[i], ratio);
-            if (st != STATIM_OK) return st;
-        }
-    }
     if (form == STATIM_EGABA_GHK) {
         STATIM_SIMD_LOOP
         for (i = 0; i < n; i++)
@@ -217,12 +222,18 @@ int statim_e_gaba_array(const double *cl_in, const double *cl_out, const double 
             out_mv[i] = (k * log(cl_in[i] / cl_out[i]) + ratio * (k * log(hco3_in[i] / hco3_out[i])))
                         / (1.0 + ratio);
     }
-    /* Ratios of finite positive numbers can still overflow: report, never return inf. */
+    /* '&' not '&&': no branches, so the sweep vectorises */
+    STATIM_SIMD_LOOP
+    for (i = 0; i < n; i++)
+        bad |= !((cl_in[i] > 0.0) & (cl_in[i] < HUGE_VAL) & (cl_out[i] > 0.0) & (cl_out[i] < HUGE_VAL) &
+                 (hco3_in[i] > 0.0) & (hco3_in[i] < HUGE_VAL) & (hco3_out[i] > 0.0) &
+                 (hco3_out[i] < HUGE_VAL) & (out_mv[i] > -HUGE_VAL) & (out_mv[i] < HUGE_VAL));
+    if (!bad) return STATIM_OK;
     for (i = 0; i < n; i++) {
-        if (!result_ok(out_mv[i])) {
-            *bad_index = i;
-            return STATIM_ERR_RESULT;
-        }
+        *bad_index = i;
+        st = e_gaba_check(cl_in[i], cl_out[i], hco3_in[i], hco3_out[i], ratio);
+        if (st != STATIM_OK) return st;
+        if (!result_ok(out_mv[i])) return STATIM_ERR_RESULT;
     }
-    return STATIM_OK;
+    return STATIM_ERR_RESULT; /* not reached */
 }

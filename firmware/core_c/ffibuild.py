@@ -51,7 +51,7 @@ ffibuilder.set_source(
     "\n".join('#include "%s"' % h for h in headers()),
     sources=[os.path.relpath(os.path.join(HERE, s)) for s in sources()],
     include_dirs=[os.path.relpath(HERE)],
-    extra_compile_args=["-std=c99", "-O3", "-Wall", "-Wextra", "-Werror"] + _cflags,
+    extra_compile_args=["-std=c99", "-O3", "-fno-math-errno", "-Wall", "-Wextra", "-Werror"] + _cflags,
     libraries=_libs,
 )
 
