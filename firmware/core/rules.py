@@ -1,0 +1,167 @@
+# The clinical rule numbers of the episode engine, in ONE versioned table.
+#
+# Every number carries its source and the reliability tag of clinical.md
+# ([C] confirmed, [S] secondary, [U] unconfirmed, [D] design proposal).  Where
+# sources disagree (clinical.md section 15) the entry lists the alternatives and
+# a default; a site picks one with `build(overrides)`, which refuses values that
+# are not listed (a typo must not silently become a clinical rule).
+#
+# Units are integers: seconds, grams, per-mille.  No floats anywhere, so the
+# fold gives bit-identical results under CPython and MicroPython.
+#
+# The table is data for people and for export; the engine reads the compiled
+# `Rules` object (plain attributes, looked up once), never the dict in a loop.
+
+VERSION = "statim-rules-1"
+
+# SE types, in the order of their integer codes (events carry the name).
+SE_TYPES = ("convulsive", "focal_impaired", "absence")
+
+# Stages, lowest first; the integer code is the index.  The stage never goes
+# down within an episode (issue 3; clinical.md section 14).
+STAGES = ("idle", "seizure", "se", "established", "refractory", "super_refractory")
+
+# AES 2016 phase labels, in order (clinical.md 3.1).
+PHASES = ("stabilization", "initial", "second", "third", "beyond")
+
+# Each entry: key -> (value, source).  Entries with alternatives:
+# key -> (default, source, {choice_name: value, ...}).
+TABLE = {
+    # ILAE 2015 (Trinka et al.) Table 1; clinical.md 1 and 14.
+    "convulsive_t1_s": (300, "ILAE 2015 Table 1: tonic-clonic t1 5 min [C]"),
+    "convulsive_t2_s": (1800, "ILAE 2015 Table 1: tonic-clonic t2 30 min [C]; flag at >= 30 min"),
+    "focal_impaired_t1_s": (600, "ILAE 2015 Table 1: focal with impaired consciousness t1 10 min [C]"),
+    # "> 60 min": the flag fires from 60:01 (clinical.md 1, firmware note).
+    "focal_impaired_t2_s": (3601, "ILAE 2015 Table 1: focal t2 > 60 min [C]; first whole second above 60:00"),
+    "absence_t1_s": (600, "ILAE 2015 Table 1: absence t1 10-15 min [U]; default the conservative 10",
+                     {"ilae_low_10min": 600, "ilae_high_15min": 900}),
+    # -1 = not defined: the t2 flag never fires for absence SE.
+    "absence_t2_s": (-1, "ILAE 2015 Table 1: absence t2 unknown [U]"),
+    # AES 2016 phase starts, seconds from onset (clinical.md 3.1) [S].
+    "phase_initial_s": (300, "AES 2016 phases: initial therapy 5-20 min [S]"),
+    "phase_second_s": (1200, "AES 2016 phases: second therapy 20-40 min [S]"),
+    "phase_third_s": (2400, "AES 2016 phases: third therapy 40-60 min [S]"),
+    "phase_beyond_s": (3600, "AES 2016 phases: beyond 60 min [S]; NCS control within 60 min [S]"),
+    # Established SE: ESETT gate (Kapur 2019 [C]).
+    "established_after_bzd_s": (300, "ESETT: seizures >= 5 min after the last benzodiazepine dose [C]"),
+    "bzd_gate_permille": (1000, "ESETT adequate cumulative benzodiazepine; mixed drugs by fractional sum [D]"),
+    # Refractory SE: observation window after the end of an adequate second-line load.
+    "refractory_window_s": (600, "clinical.md 14 rule 2: 10 min after second-line infusion end [D]",
+                            {"default_10min": 600, "none": 0, "aes_20min": 1200}),
+    "refractory_needs_bzd_gate": (1, "Brophy 2012: RSE after an adequate benzodiazepine and a second-line drug [S]",
+                                  {"strict": 1, "any_benzodiazepine": 0}),
+    # Super-refractory: Shorvon & Ferlisi 2011 [C].
+    "super_refractory_after_s": (86400, "Shorvon & Ferlisi 2011: >= 24 h after anesthetic start [C]"),
+    # Hirsch 2018 prolonged RSE / SRSE: 7-day figure is from memory [U].
+    "prolonged_s": (604800, "Hirsch 2018 prolonged RSE/SRSE >= 7 days [U]"),
+    # Due actions (clinical.md 3.1, 11.3, 5.3).  First line is due at t1
+    # (ILAE: treatment starts at t1; AES: 5 min for convulsive SE).
+    "bzd_repeat_after_s": (300, "NCS 2012: repeat lorazepam in 5-10 min [S]; label 10-15 min [C]",
+                           {"ncs_5min": 300, "ncs_10min": 600, "label_10min": 600, "label_15min": 900}),
+    "bzd_max_doses": (2, "AES 2016: benzodiazepine may repeat once [C]"),
+    "second_line_due_s": (1200, "AES 2016: second therapy by 20 min [S]"),
+    "third_line_due_s": (2400, "AES 2016: third therapy by 40 min [S]"),
+    "eeg_control_min_s": (86400, "NCS 2012: 24-48 h electrographic control before weaning [S]"),
+    "eeg_control_max_s": (172800, "NCS 2012: 24-48 h electrographic control before weaning [S]"),
+    # ESETT weight band edge, used by the dose checker (exposed here so there
+    # is one place for it).  Protocol: flat doses at >= 32 kg [C]; a 40 kg
+    # threshold appears in an unread context (clinical.md fact-check 1).
+    "esett_band_edge_g": (32000, "ESETT protocol: flat doses for >= 32 kg [C]",
+                          {"esett_32kg": 32000, "esett_40kg": 40000}),
+    # IEC 60601-1-8 leaves pause length to the manufacturer, to be disclosed
+    # (clinical.md 9).  120 s is the usual figure in monitor manuals [D].
+    "audio_pause_s": (120, "IEC 60601-1-8 AUDIO PAUSED, time-limited; length chosen by us [D]",
+                      {"pause_60s": 60, "pause_120s": 120, "pause_180s": 180}),
+    # ACKNOWLEDGED (Amd 1:2012) silences until the condition clears "or a
+    # preset time passes" [U]; we re-annunciate a still-present high-priority
+    # condition after this time [D].  0 = silence until the condition clears.
+    "ack_reannounce_high_s": (600, "IEC 60601-1-8 Amd1 ACKNOWLEDGED with preset time [U]; 10 min [D]",
+                              {"reannounce_5min": 300, "reannounce_10min": 600, "until_clear": 0}),
+    "ack_reannounce_medium_s": (0, "IEC 60601-1-8 Amd1 ACKNOWLEDGED; medium silenced until clear [D]",
+                                {"until_clear": 0, "reannounce_15min": 900}),
+}
+
+# Drugs whose first-line doses count toward the ESETT benzodiazepine gate
+# (ESETT table: diazepam, lorazepam, midazolam [C]).  Names are the drug
+# library's lowercase generic names.
+BENZODIAZEPINES = ("lorazepam", "diazepam", "midazolam", "clonazepam")
+BENZODIAZEPINES_SRC = "ESETT adequacy table (Kapur 2019) [C]; clonazepam added [D]"
+
+# Alarm conditions: (name, priority, kind, source).  IEC 60601-1-8 fixes the
+# priority levels but not which condition gets which (clinical.md 9 [C]); the
+# assignment below is our risk analysis [D].
+#   kind "state":   present while its condition holds; clears by itself.
+#   kind "latched": a moment worth announcing (t2 reached, stage rose); stays
+#                   until acknowledged, and the acknowledgement resets it.
+# Priorities: 0 high, 1 medium, 2 low.
+PRIORITIES = ("high", "medium", "low")
+ALARMS = (
+    ("first_line_overdue", 0, "state", "no first-line drug by t1 (ILAE/AES) [D priority]"),
+    ("second_line_overdue", 1, "state", "no second-line drug by 20 min or at established SE (AES/ESETT) [D]"),
+    ("third_line_overdue", 1, "state", "no third-line therapy by 40 min or at RSE (AES) [D]"),
+    ("t2_exceeded", 0, "latched", "ILAE t2 reached with seizure ongoing [D priority]"),
+    ("stage_escalation", 1, "latched", "stage rose (se/established/refractory/super_refractory) [D]"),
+    ("breakthrough", 0, "state", "seizure during or after anesthetic therapy [D]"),
+    ("bzd_underdosed", 2, "state", "ESETT gate not met while seizing (clinical.md 12) [D]"),
+    ("weaning_recurrence_lt_24h", 2, "latched", "recurrence on weaning < 24 h: check local definition (clinical.md 15.9) [D]"),
+    ("clock_unset", 2, "state", "no RTC: timers exclude time powered off [D]"),
+)
+ALARM_NAMES = tuple(a[0] for a in ALARMS)
+
+
+def _check_choice(key, value):
+    entry = TABLE[key]
+    if len(entry) < 3:
+        raise ValueError("rule %s is not configurable" % key)
+    if value not in entry[2].values():
+        raise ValueError("rule %s: %r is not one of the listed choices %r" % (key, value, sorted(entry[2].values())))
+
+
+class Rules:
+    """Compiled rule set: plain integer attributes, one per TABLE key."""
+
+    def __init__(self, overrides=None):
+        self.version = VERSION
+        self.overrides = {}
+        for key in TABLE:
+            setattr(self, key, TABLE[key][0])
+        if overrides:
+            for key in overrides:
+                if key not in TABLE:
+                    raise ValueError("unknown rule %r" % (key,))
+                value = overrides[key]
+                if type(value) is not int:
+                    raise ValueError("rule %s must be an int, got %r" % (key, value))
+                _check_choice(key, value)
+                setattr(self, key, value)
+                self.overrides[key] = value
+        # Per SE type, indexed by SE type code: t1, t2 (-1 = undefined).
+        self.t1_s = (self.convulsive_t1_s, self.focal_impaired_t1_s, self.absence_t1_s)
+        self.t2_s = (self.convulsive_t2_s, self.focal_impaired_t2_s, self.absence_t2_s)
+        # Phase start times, indexed by phase code.
+        self.phase_start_s = (0, self.phase_initial_s, self.phase_second_s, self.phase_third_s, self.phase_beyond_s)
+        self.benzodiazepines = BENZODIAZEPINES
+        # Re-annunciation after acknowledgement, indexed by priority code.
+        self.ack_reannounce_s = (self.ack_reannounce_high_s, self.ack_reannounce_medium_s, 0)
+        self.alarm_priority = tuple(a[1] for a in ALARMS)
+        self.alarm_latched = tuple(a[2] == "latched" for a in ALARMS)
+
+    def tag(self):
+        """Version plus the chosen overrides, for logs and exports."""
+        if not self.overrides:
+            return self.version
+        keys = sorted(self.overrides)
+        return self.version + ";" + ",".join("%s=%d" % (k, self.overrides[k]) for k in keys)
+
+
+def build(overrides=None):
+    """Return a compiled Rules; `overrides` maps TABLE keys to listed choices."""
+    return Rules(overrides)
+
+
+def source(key):
+    """The source text of one rule number."""
+    return TABLE[key][1]
+
+
+DEFAULT = Rules()
