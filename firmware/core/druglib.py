@@ -20,7 +20,6 @@ try:
 
     _HAVE_HASHLIB = hasattr(_hashlib, "sha256")
 except ImportError:  # pragma: no cover - minimal ports
-    _hashlib = None
     _HAVE_HASHLIB = False
 
 
@@ -43,18 +42,27 @@ def _hex(b):
 
 # ---- canonical encoding: sorted keys, no whitespace, ints only, UTF-8 ----
 
+def _plain(s):
+    for ch in s:
+        if ch == '"' or ch == "\\" or ord(ch) < 0x20:
+            return False
+    return True
+
+
 def _enc_str(s):
-    out = '"'
+    if _plain(s):  # the common case: no copy per character
+        return '"' + s + '"'
+    out = []
     for ch in s:
         if ch == '"':
-            out += '\\"'
+            out.append('\\"')
         elif ch == "\\":
-            out += "\\\\"
+            out.append("\\\\")
         elif ord(ch) < 0x20:
-            out += "\\u%04x" % ord(ch)
+            out.append("\\u%04x" % ord(ch))
         else:
-            out += ch
-    return out + '"'
+            out.append(ch)
+    return '"' + "".join(out) + '"'
 
 
 def _enc(v, parts):

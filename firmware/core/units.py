@@ -189,11 +189,14 @@ def parse_weight(text):
     _nonzero(mant, text, what)
     den = 10 ** places
     if u == "kg":
-        return round_half_up(mant * 1000, den)
-    if u == "g":
-        return round_half_up(mant, den)
-    # 1 lb = 0.45359237 kg exactly = 45359237 / 100000 g
-    return round_half_up(mant * 45359237, den * 100000)
+        g = round_half_up(mant * 1000, den)
+    elif u == "g":
+        g = round_half_up(mant, den)
+    else:  # 1 lb = 0.45359237 kg exactly = 45359237 / 100000 g
+        g = round_half_up(mant * 45359237, den * 100000)
+    if g <= 0:
+        raise UnitError("weight '%s' is less than 1 g" % text.strip())
+    return g
 
 
 def parse_duration(text, what="duration"):
@@ -205,7 +208,10 @@ def parse_duration(text, what="duration"):
     if u not in _TIME_UNITS:
         raise UnitError("%s '%s': unknown time unit '%s' (use s, min or h)" % (what, text.strip(), unit))
     _nonzero(mant, text, what)
-    return round_half_up(mant * _TIME_UNITS[u], 10 ** places)
+    secs = round_half_up(mant * _TIME_UNITS[u], 10 ** places)
+    if secs <= 0:
+        raise UnitError("%s '%s' is less than 1 second" % (what, text.strip()))
+    return secs
 
 
 def parse_rate(text, what="rate"):

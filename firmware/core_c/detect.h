@@ -197,7 +197,7 @@ typedef struct {
     double hyst_frac, hyst_min_uv;
     /* adaptive baseline */
     double amp_prior_uv, amp_floor_uv, ll_prior_uvps, ll_floor_uvps;
-    double base_tau_s, base_clip;
+    double base_tau_s, base_fall_tau_s, base_clip; /* rise slowly, fall faster */
     /* decision */
     double k_amp_on, k_amp_off, k_ll_on, k_ll_off;
     double f_min_hz, f_max_hz;
@@ -233,7 +233,7 @@ typedef struct {
 typedef struct {
     /* derived, fixed at init */
     double fs;
-    double alpha;
+    double alpha, alpha_fall;
     double amp_floor, ll_floor, amp_clip, k_amp_on, k_amp_off, k_ll_on, k_ll_off, f_min, f_max;
     double bs_on, bs_off;
     uint32_t step_len, epoch_len;

@@ -1,0 +1,145 @@
+"""The runtime episode engine: the event log, its folded state, and the tick.
+
+    eng = Engine(rules=None, assess=None, sink=None, clock=None)
+    eng.load(events)        # replay a stored log (power-up); validates each event
+    eng.power_up()          # log a power_up event (needs a clock)
+    eng.append(event)       # validate + apply + store one event; returns it
+    eng.tick(now=None)      # advance to `now` (clock.now() if omitted);
+                            # returns the next deadline (episode s) or -1
+    eng.next_deadline       # same value, as an attribute
+    eng.snapshot(now)       # readable state for screens (allocates)
+    eng.state               # the folded episode.State (read-only for callers)
+    eng.events              # the log (list of event dicts; do not mutate)
+
+Guarantees
+- The log is the truth: `episode.fold(eng.events)` equals `eng.state`.
+  A rejected event raises ValueError naming the problem and leaves the log
+  and the state as they were (the state may have moved forward in time,
+  which is just the passage of time).
+- Steady-state `tick(now)` (no deadline reached since the last call)
+  allocates nothing.  Reaching a deadline re-derives the state, which also
+  allocates nothing, unless an alarm is raised or cleared: then the engine
+  appends an alarm record (a new event), and that allocates.
+- Alarm records: whenever the derived alarm set differs from what the log
+  says, the engine appends `alarm raise` / `alarm clear` events at the time of
+  the change (IEC 60601-1-8 clause 6.12 log) and passes them to `sink`.
+- `sink(event)` is called for every appended event, including the alarm
+  records the engine writes itself; persistence hooks in here.
+- The engine tells its caller the next deadline (a stage threshold, a due
+  time, a phase boundary, the end of an audio pause): an emulator can jump its
+  virtual clock straight there; nothing changes in between.
+
+`assess(dose_event, weight_g) -> (bzd_permille, second_line_adequate)` is the
+dose checker's hook for re-checking logged doses when the weight changes; see
+episode.py for the contract.  Times are integer episode seconds (clock.py).
+"""
+
+from . import episode as _episode
+from . import events as _events
+from . import alarms as _alarms
+
+
+class Engine:
+    def __init__(self, rules=None, assess=None, sink=None, clock=None):
+        self.assess = assess
+        self.sink = sink
+        self.clock = clock
+        self.events = []
+        self.state = _episode.State(rules)
+        self.rules = self.state.rules
+        self.next_deadline = -1
+
+    # -- log
+
+    def load(self, evs):
+        """Replay a stored log.  Stops at the first bad event with ValueError
+        (events before it stay loaded).  The stored alarm records are replayed
+        as they are; records that are missing (power lost before they were
+        written) are written now, through `sink`."""
+        for ev in evs:
+            self._commit(ev, False)
+        if self.events:
+            self._sync_alarms(self.state.t)
+        self.next_deadline = self.state.next_deadline
+
+    def append(self, ev):
+        """Validate, apply and store one event; returns it."""
+        _events.validate(ev)
+        t = ev["t"]
+        if t < self.state.t:
+            raise ValueError("%s event at t=%d: earlier than the engine time %d (events must be in time order)"
+                             % (ev["type"], t, self.state.t))
+        self.tick(t)
+        self._commit(ev, True)
+        self._sync_alarms(t)
+        self.next_deadline = self.state.next_deadline
+        return ev
+
+    def _commit(self, ev, to_sink):
+        st = self.state
+        t_before = st.t
+        try:
+            _episode.apply(st, ev, self.assess)
+        except ValueError:
+            # apply() checks before it changes anything but the time.  A
+            # failing assess hook is undone in episode._effect.
+            raise
+        except Exception:
+            # Anything else is a bug in the fold: rebuild from the untouched log.
+            self._rebuild(t_before)
+            raise
+        self.events.append(ev)
+        if to_sink and self.sink is not None:
+            self.sink(ev)
+
+    def _rebuild(self, t):
+        st = _episode.State(self.rules)
+        for ev in self.events:
+            _episode.apply(st, ev, self.assess)
+        _episode.advance(st, t)
+        self.state = st
+
+    def _sync_alarms(self, t):
+        # Write raise / clear records where the derived alarm set and the log
+        # disagree.  Nothing to write in steady state: no allocation.
+        st = self.state
+        i = 0
+        while i < _alarms.N_ALARMS:
+            if st.al_active[i] != st.al_logged[i]:
+                action = "raise" if st.al_active[i] else "clear"
+                self._commit(_events.alarm(t, action, _alarms.NAMES[i]), True)
+            i += 1
+
+    # -- time
+
+    def now(self):
+        return self.clock.now()
+
+    def tick(self, now=None):
+        """Advance to `now`; return the next deadline (-1: none)."""
+        if now is None:
+            now = self.clock.now()
+        st = self.state
+        d = st.next_deadline
+        while 0 <= d <= now:
+            _episode.evaluate(st, d)
+            self._sync_alarms(d)
+            d = st.next_deadline
+        if now > st.t:
+            st.t = now
+        self.next_deadline = d
+        return d
+
+    def power_up(self):
+        """Log start-up; with no RTC the state gets the clock_unset flag."""
+        t = self.clock.now()
+        if t < self.state.t:
+            t = self.state.t
+        return self.append(_events.power_up(t, not self.clock.clock_unset))
+
+    # -- queries
+
+    def snapshot(self, now=None):
+        if now is None:
+            now = self.state.t
+        return _episode.snapshot(self.state, now)
