@@ -33,6 +33,6 @@ class OptionalBuildExt(build_ext):
 
 
 setup(
-    cffi_modules=["firmware/core_c/ffibuild.py:ffibuilder"],
+    cffi_modules=["firmware/core_c/ffibuild.py:ffibuilder", "emulator/patient_c/ffibuild.py:ffibuilder"],
     cmdclass={"build_ext": OptionalBuildExt},
 )

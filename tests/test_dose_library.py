@@ -205,3 +205,10 @@ def test_sha256_fallback_matches_hashlib():
 
 def test_file_is_next_to_the_module():
     assert os.path.dirname(PATH) == os.path.dirname(os.path.abspath(druglib.__file__))
+
+
+def test_canonical_encoding_escapes_and_sorts():
+    doc = {"b": ['q"uote', "back\\slash", "new\nline", "\u00b5g \u2014 ok"], "a": {"z": 1, "y": None, "x": True}}
+    assert druglib.canonical_bytes(doc) == (
+        '{"a":{"x":true,"y":null,"z":1},"b":["q\\"uote","back\\\\slash","new\\u000aline","\u00b5g \u2014 ok"]}'
+    ).encode("utf-8")

@@ -34,7 +34,8 @@ def _guest_checks(cases):
         "cases = json.loads(%r)\n"
         "for kw in cases:\n"
         "    gc.collect()\n"
-        "    print(json.dumps(dosecheck.check_dose(**kw)))\n" % json.dumps(cases)
+        "    v = dosecheck.check_dose(**kw)\n"  # assigned first: the nested form has trapped this VM
+        "    print(json.dumps(v))\n" % json.dumps(cases)
     )
 
 

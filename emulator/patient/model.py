@@ -223,3 +223,16 @@ def model_step(p, s):
     else:
         s.sz_target = 0.0
     s.bg_target = p.bg_amp * (1.0 - p.postictal_depth * s.postictal) / (1.0 + p.anes_bg * depth)
+
+
+def skip(p, s, nframes):
+    """Advance nframes of model time without EEG (patient_skip)."""
+    while nframes > 0:
+        if s.countdown == 0:
+            model_step(p, s)
+            s.countdown = p.step_samples
+        m = s.countdown
+        if m > nframes:
+            m = nframes
+        s.countdown -= m
+        nframes -= m

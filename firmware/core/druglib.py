@@ -109,7 +109,7 @@ def canonical_bytes(doc):
     for k in doc:
         if k != "sha256":
             body[k] = doc[k]
-    parts = []
+    parts = []  # type: list
     _enc(body, parts)
     return "".join(parts).encode("utf-8")
 

@@ -118,6 +118,8 @@ class Engine:
     def tick(self, now=None):
         """Advance to `now`; return the next deadline (-1: none)."""
         if now is None:
+            if self.clock is None:
+                raise ValueError("tick() needs `now` when the engine has no clock")
             now = self.clock.now()
         st = self.state
         d = st.next_deadline
