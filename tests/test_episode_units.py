@@ -84,10 +84,11 @@ def test_bad_sequences_rejected_and_log_untouched(seq, msg):
 
 def test_every_rule_number_has_a_source_and_tag():
     for key, entry in rules.TABLE.items():
-        assert isinstance(entry[0], int), key
+        assert len(entry) == 2 and isinstance(entry[0], int), key
         assert entry[1] and "[" in entry[1], key  # reliability tag [C]/[S]/[U]/[D]
-        if len(entry) == 3:
-            assert entry[0] in entry[2].values(), key  # default is one of the choices
+        assert getattr(rules.DEFAULT, key) == entry[0], key  # every number reaches the compiled rules
+    for key, choices in rules.CHOICES.items():
+        assert rules.TABLE[key][0] in choices.values(), key  # default is one of the choices
     for a in rules.ALARMS:
         assert a[1] in (0, 1, 2) and a[2] in ("state", "latched") and a[3]
 
@@ -413,3 +414,65 @@ def test_backdated_onset_starts_the_se_clock_in_the_past():
     assert st.next_deadline == at(5)
     episode.advance(st, at(5))
     assert episode.STAGES[st.stage] == "se"
+
+
+# ---------------------------------------------------------------- dose checker interface
+
+def test_dose_checker_events_and_assess_hook_plug_in():
+    # The dose checker (firmware/core/dosecheck.py) writes the dose fields;
+    # its assess() is the engine's weight re-check hook.
+    from firmware.core import dosecheck
+
+    def logged(t, drug, route, weight_g, amount_ug):
+        fields = dosecheck.dose_event_fields(dosecheck.check_dose(drug, route, weight_g, dose=amount_ug))
+        return ev.validate(dict(fields, type="dose", t=t))
+
+    eng = engine.Engine(assess=dosecheck.assess)
+    eng.append(ev.weight(at(0), 70000))
+    eng.append(ev.onset(at(0), "convulsive"))
+    # 70 kg: lorazepam 2 mg is half the ESETT 4 mg (clinical.md 13 vector 2).
+    eng.append(logged(at(6), "lorazepam", "iv", 70000, 2000))
+    assert eng.state.bzd_permille == 500 and eng.state.bzd_underdosed
+    # Weight corrected to 20 kg: ESETT < 32 kg needs 0.1 mg/kg = 2 mg -> adequate.
+    eng.append(ev.weight(at(7), 20000))
+    assert eng.state.bzd_permille == 1000 and not eng.state.bzd_underdosed
+    eng.tick(at(11))
+    assert episode.STAGES[eng.state.stage] == "established"  # 5 min after the last dose at 6
+    # Levetiracetam 60 mg/kg x 20 kg = 1200 mg over 10 min: adequate second line.
+    lev = logged(at(12), "levetiracetam", "iv", 20000, 1_200_000)
+    assert lev["second_line_adequate"] and lev["line"] == 2
+    eng.append(dict(lev, end_t=at(22)))
+    eng.tick(at(32))
+    assert episode.STAGES[eng.state.stage] == "refractory"
+    assert json.loads(json.dumps(eng.events)) == eng.events
+
+
+def test_dose_classification_line0_infusion_kind_and_rse_midazolam_load():
+    base = [ev.onset(at(0), "convulsive")]
+    unknown = dict(ev.dose(at(3), "lorazepam", "iv", 4000, 1, 0), line=0)  # checker error: counts nowhere
+    st = episode.fold(base + [ev.validate(unknown)])
+    assert st.first_line_n == 0 and st.bzd_n == 1 and st.bzd_permille == 0
+    infusion = dict(ev.dose(at(3), "midazolam", "iv", 14000, 3, 0), kind="infusion", rate_ng_per_kg_h=None)
+    st = episode.fold(base + [ev.validate(infusion)])
+    assert st.bzd_n == 0 and st.third_line_n == 1 and st.anesthetic_t == -1  # use an infusion event for tA
+    # A midazolam load (line 3) is a benzodiazepine: it restarts ESETT's 5 min.
+    st = episode.fold(base + [bzd(at(5), "lorazepam", "iv", 4), ev.dose(at(8), "midazolam", "iv", 14000, 3, 1400)])
+    episode.advance(st, at(12))
+    assert episode.STAGES[st.stage] == "se"  # 5 min after 8 is 13
+    episode.advance(st, at(13))
+    assert episode.STAGES[st.stage] == "established"
+
+
+def test_boot_continues_the_log_with_and_without_rtc():
+    stored = [ev.power_up(at(0), True), ev.onset(at(0), "convulsive"), ev.stop(at(3)), ev.recovered(at(4))]
+    # No RTC: time continues from the last logged event; timers lose the outage.
+    eng = engine.boot(FakeTicks(123), lambda: None, stored)
+    assert eng.events[len(stored)] == {"type": "power_up", "t": at(4), "rtc": False}
+    assert "clock_unset" in eng.snapshot()["flags"]
+    # RTC set, 2 h later: the clock follows the RTC; no flag.
+    eng = engine.boot(FakeTicks(123), lambda: clock.statim_to_unix(at(120)), stored)
+    assert eng.events[len(stored)] == {"type": "power_up", "t": at(120), "rtc": True}
+    assert "clock_unset" not in eng.snapshot()["flags"]
+    # RTC behind the log (badly set): never go back in time.
+    eng = engine.boot(FakeTicks(123), lambda: clock.statim_to_unix(at(-60)), stored)
+    assert eng.events[len(stored)]["t"] == at(4)

@@ -173,8 +173,20 @@ void patient_model_step(const patient_params *p, patient_state *s)
     s->bg_target = p->bg_amp * (1.0 - p->postictal_depth * s->postictal) / (1.0 + p->anes_bg * depth);
 }
 
+static void process_frames(const patient_params *p, patient_state *s, patient_channel *ch,
+                           size_t nch, float *out, size_t nframes);
+
 int patient_process(const patient_params *p, patient_state *s, patient_channel *ch,
                     size_t nch, float *out, size_t nframes)
+{
+    if (nframes == 0) return 0;
+    if (!p || !s || !ch || !out || nch == 0) return -1;
+    process_frames(p, s, ch, nch, out, nframes);
+    return 0;
+}
+
+static void process_frames(const patient_params *p, patient_state *s, patient_channel *ch,
+                           size_t nch, float *out, size_t nframes)
 {
     const double a10 = p->band_a1[0], a11 = p->band_a1[1], a12 = p->band_a1[2], a13 = p->band_a1[3];
     const double a20 = p->band_a2[0], a21 = p->band_a2[1], a22 = p->band_a2[2], a23 = p->band_a2[3];
@@ -182,8 +194,6 @@ int patient_process(const patient_params *p, patient_state *s, patient_channel *
     const double noise = p->noise_floor;
     size_t f, c, k = 0;
 
-    if (nframes == 0) return 0;
-    if (!p || !s || !ch || !out || nch == 0) return -1;
     for (f = 0; f < nframes; f++) {
         double target, wave = 0.0, g, bgg;
         if (s->countdown == 0) {
@@ -271,7 +281,6 @@ int patient_process(const patient_params *p, patient_state *s, patient_channel *
             out[k++] = (float)(cc->gain * (g * (bgg * bg + wave)) + noise * e);
         }
     }
-    return 0;
 }
 
 void patient_skip(const patient_params *p, patient_state *s, size_t nframes)

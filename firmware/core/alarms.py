@@ -24,33 +24,27 @@
 # the fold pure: the logged raise / clear records only update `al_logged`,
 # which is how the engine knows what it still has to write.
 
-try:
-    from micropython import const
-except ImportError:  # CPython
-    def const(x):
-        return x
-
 from . import rules as _rules
 from . import phases as _phases
 
-FIRST_LINE_OVERDUE = const(0)
-SECOND_LINE_OVERDUE = const(1)
-THIRD_LINE_OVERDUE = const(2)
-T2_EXCEEDED = const(3)
-STAGE_ESCALATION = const(4)
-BREAKTHROUGH = const(5)
-BZD_UNDERDOSED = const(6)
-WEANING_RECURRENCE = const(7)
-CLOCK_UNSET = const(8)
-N_ALARMS = const(9)
+FIRST_LINE_OVERDUE = 0
+SECOND_LINE_OVERDUE = 1
+THIRD_LINE_OVERDUE = 2
+T2_EXCEEDED = 3
+STAGE_ESCALATION = 4
+BREAKTHROUGH = 5
+BZD_UNDERDOSED = 6
+WEANING_RECURRENCE = 7
+CLOCK_UNSET = 8
+N_ALARMS = 9
 NAMES = _rules.ALARM_NAMES
 
-HIGH = const(0)
-MEDIUM = const(1)
-LOW = const(2)
+HIGH = 0
+MEDIUM = 1
+LOW = 2
 
 # silence_until sentinel: acknowledged, silent until the condition clears.
-UNTIL_CLEAR = const(-2)
+UNTIL_CLEAR = -2
 
 
 def index(name):

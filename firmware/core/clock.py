@@ -15,7 +15,9 @@ Two kinds of time, used for different jobs (MICROPYTHON.md section 6):
 
 Wall clock and the RTC
 ----------------------
-With an RTC (`rtc` callable returning Unix seconds), the Clock reads it at
+On a board or in the emulator: `Clock(hal.ticks_ms, hal.rtc_s, start_s)`
+(engine.boot does this).  With an RTC (`rtc` returning Unix seconds, None
+when not set), the Clock reads it at
 start and at every `sync()`, and counts seconds with ticks in between.  It
 never steps backwards: if the RTC is behind the count, the count is kept (the
 log must stay ordered by time).
@@ -44,7 +46,7 @@ EPOCH_UNIX = 1577836800  # 2020-01-01T00:00:00Z in Unix seconds
 # Use the port's own ticks functions when they have the same period as ours;
 # the unix port of MicroPython uses 2**62 and CPython has none.
 try:
-    _native = time.ticks_add(0, -1) == TICKS_MAX  # type: ignore[attr-defined]
+    _native = time.ticks_add(0, -1) == TICKS_MAX  # type: ignore
 except AttributeError:
     _native = False
 
@@ -63,8 +65,8 @@ def _ticks_diff_py(end, start):
 
 
 if _native:
-    ticks_add = time.ticks_add  # type: ignore[attr-defined]
-    ticks_diff = time.ticks_diff  # type: ignore[attr-defined]
+    ticks_add = time.ticks_add  # type: ignore
+    ticks_diff = time.ticks_diff  # type: ignore
 else:
     ticks_add = _ticks_add_py
     ticks_diff = _ticks_diff_py
@@ -72,7 +74,7 @@ else:
 
 def _default_ticks_ms():
     # CPython fallback (emulator without its own virtual clock).
-    return int(time.monotonic() * 1000) & _MASK  # type: ignore[attr-defined]
+    return int(time.monotonic() * 1000) & _MASK  # type: ignore
 
 
 def unix_to_statim(unix_s):
@@ -96,7 +98,7 @@ class Clock:
     def __init__(self, ticks_ms=None, rtc=None, start_s=0):
         if ticks_ms is None:
             try:
-                ticks_ms = time.ticks_ms  # type: ignore[attr-defined]
+                ticks_ms = time.ticks_ms  # type: ignore
             except AttributeError:
                 ticks_ms = _default_ticks_ms
         self._ticks = ticks_ms

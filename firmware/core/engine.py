@@ -1,7 +1,9 @@
 """The runtime episode engine: the event log, its folded state, and the tick.
 
+    eng = boot(hal.ticks_ms, hal.rtc_s, stored_events, rules, assess, sink)
+                            # power-up: replay the log, start the clock, log power_up
     eng = Engine(rules=None, assess=None, sink=None, clock=None)
-    eng.load(events)        # replay a stored log (power-up); validates each event
+    eng.load(events)        # replay a stored log; validates each event
     eng.power_up()          # log a power_up event (needs a clock)
     eng.append(event)       # validate + apply + store one event; returns it
     eng.tick(now=None)      # advance to `now` (clock.now() if omitted);
@@ -23,6 +25,8 @@ Guarantees
 - Alarm records: whenever the derived alarm set differs from what the log
   says, the engine appends `alarm raise` / `alarm clear` events at the time of
   the change (IEC 60601-1-8 clause 6.12 log) and passes them to `sink`.
+- Events must come in time order: an event earlier than the engine's time
+  (the last tick or event) is refused.  Stamp events with `eng.now()`.
 - `sink(event)` is called for every appended event, including the alarm
   records the engine writes itself; persistence hooks in here.
 - The engine tells its caller the next deadline (a stage threshold, a due
@@ -37,6 +41,7 @@ episode.py for the contract.  Times are integer episode seconds (clock.py).
 from . import episode as _episode
 from . import events as _events
 from . import alarms as _alarms
+from . import clock as _clock
 
 
 class Engine:
@@ -63,8 +68,10 @@ class Engine:
         self.next_deadline = self.state.next_deadline
 
     def append(self, ev):
-        """Validate, apply and store one event; returns it."""
+        """Validate, apply and store one event; returns the stored copy (the
+        log keeps its own dict, so a caller mutating theirs cannot rewrite it)."""
         _events.validate(ev)
+        ev = dict(ev)
         t = ev["t"]
         if t < self.state.t:
             raise ValueError("%s event at t=%d: earlier than the engine time %d (events must be in time order)"
@@ -145,3 +152,18 @@ class Engine:
         if now is None:
             now = self.state.t
         return _episode.snapshot(self.state, now)
+
+
+def boot(ticks_ms, rtc_s, stored=(), rules=None, assess=None, sink=None):
+    """Power-up: replay the stored log, start the clock, log `power_up`.
+
+    `ticks_ms` / `rtc_s` are the HAL's (rtc_s returns Unix seconds or None).
+    The clock starts from the last logged time, so the log stays in order even
+    with no RTC (then the time powered off is lost and `clock_unset` is
+    flagged; see clock.py) or with an RTC that is behind the log."""
+    eng = Engine(rules, assess, sink)
+    eng.load(stored)
+    start = eng.state.t if eng.state.t > 0 else 0
+    eng.clock = _clock.Clock(ticks_ms, rtc_s, start)
+    eng.power_up()
+    return eng

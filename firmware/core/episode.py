@@ -23,8 +23,8 @@ A dose event carries the dose checker's verdict at logging time:
 `bzd_permille` (integer per-mille of the ESETT-adequate benzodiazepine dose
 for the current weight; 0 for non-benzodiazepines), `second_line_adequate`
 (the load meets the second-line adequacy rule) and optional `end_t` (end of a
-loading infusion).  The fold sums `bzd_permille` of first-line
-benzodiazepine doses (rules.BENZODIAZEPINES) for the ESETT gate
+loading infusion).  The fold sums `bzd_permille` of benzodiazepine boluses
+(rules.BENZODIAZEPINES) for the ESETT gate
 (>= rules.bzd_gate_permille = 1000; mixed drugs by that fractional sum) and
 uses `second_line_adequate` + `end_t` for the refractory rule.
 
@@ -257,12 +257,18 @@ def _reassess(st, assess):
     w = st.weight_g
     verdicts = [_valid_verdict(assess(ev, w), ev) for ev in st.doses]
     for i, v in enumerate(verdicts):
-        st.dose_permille[i] = v[0] if st.doses[i]["line"] == 1 and _is_bzd(st, st.doses[i]) else 0
+        st.dose_permille[i] = v[0] if _is_bzd(st, st.doses[i]) else 0
         st.dose_adequate[i] = v[1] and st.doses[i]["line"] == 2
 
 
+def _bolus(ev):
+    return ev.get("kind") != "infusion"
+
+
 def _is_bzd(st, ev):
-    return ev["line"] == 1 and ev["drug"] in st.rules.benzodiazepines
+    # A benzodiazepine bolus at any line (an RSE midazolam load counts too:
+    # ESETT times from the last benzodiazepine dose).
+    return _bolus(ev) and ev["drug"] in st.rules.benzodiazepines
 
 
 def _totals(st):
@@ -271,19 +277,20 @@ def _totals(st):
     sl_end = -1
     for i, ev in enumerate(st.doses):
         line = ev["line"]
+        if _is_bzd(st, ev):
+            bzd += 1
+            permille += st.dose_permille[i]
+            last_bzd = ev["t"]
         if line == 1:
-            first += 1
-            if _is_bzd(st, ev):
-                bzd += 1
-                permille += st.dose_permille[i]
-                last_bzd = ev["t"]
+            if _bolus(ev):
+                first += 1
         elif line == 2:
             second += 1
             if st.dose_adequate[i]:
                 end = ev.get("end_t", ev["t"])
                 if sl_end < 0 or end < sl_end:
                     sl_end = end
-        else:
+        elif line == 3:
             third += 1
     st.first_line_n = first
     st.bzd_n = bzd

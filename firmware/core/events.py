@@ -20,7 +20,14 @@ Types and their fields (besides type, t):
              ESETT-adequate benzodiazepine dose for the weight, 0 for other
              drugs), second_line_adequate (bool: full second-line load), and
              optional end_t (int >= t: end of a loading infusion).  The values
-             are the dose checker's verdict when the dose was logged.
+             are the dose checker's verdict when the dose was logged.  Also
+             optional (str or null): kind ("bolus" | "infusion"),
+             counts_toward, reference, age_group, verdict, library_version,
+             and rate_ng_per_kg_h (int or null): the checker's metadata, kept
+             for re-assessment.  A dose of kind "infusion" is not a bolus: it
+             never counts toward the benzodiazepine gate or as first line.
+             Continuous anesthetic therapy is logged with `infusion` events
+             (they start the super-refractory clock), not as doses.
   infusion   action ("start" | "change" | "stop"), drug (str); optional
              rate_ug_kg_h (int >= 0).  Continuous anesthetic therapy.
   wean       action ("start" | "stop"): weaning of anesthetic therapy.
@@ -53,6 +60,13 @@ NAME_MAX = 32
 WEIGHT_MIN_G = 300  # smallest preterm neonate; anything below is an entry error
 WEIGHT_MAX_G = 350000
 
+# Optional dose metadata written by the dose checker (dosecheck.dose_event_fields);
+# kept in the event so its assess() can re-check the dose later.  JSON null
+# (None) is accepted for these and means "not given".
+DOSE_META_STR = ("kind", "counts_toward", "reference", "age_group", "verdict", "library_version")
+DOSE_META_INT = ("rate_ng_per_kg_h",)
+DOSE_KINDS = ("bolus", "infusion")
+
 TYPES = ("onset", "stop", "recur", "recovered", "dose", "infusion", "wean", "eeg",
          "weight", "flag", "alarm", "note", "power_up", "end")
 
@@ -62,7 +76,8 @@ _FIELDS = {
     "stop": ((), ()),
     "recur": ((), ()),
     "recovered": ((), ()),
-    "dose": (("drug", "route", "amount_ug", "line", "bzd_permille", "second_line_adequate"), ("end_t",)),
+    "dose": (("drug", "route", "amount_ug", "line", "bzd_permille", "second_line_adequate"),
+             ("end_t",) + DOSE_META_STR + DOSE_META_INT),
     "infusion": (("action", "drug"), ("rate_ug_kg_h",)),
     "wean": (("action",), ()),
     "eeg": (("state",), ()),
@@ -134,16 +149,22 @@ def validate(ev):
         _str(ev, "drug")
         _str(ev, "route")
         _int(ev, "amount_ug", 1)
-        line = _int(ev, "line", 1, 3)
+        # line 0: the checker could not classify the dose; it counts nowhere.
+        line = _int(ev, "line", 0, 3)
         permille = _int(ev, "bzd_permille", 0, 100000)
         sla = _bool(ev, "second_line_adequate")
-        is_bzd = line == 1 and ev["drug"] in _rules.BENZODIAZEPINES
-        if permille and not is_bzd:
-            _err(ev, "bzd_permille must be 0 unless a first-line benzodiazepine, got %d" % permille)
+        if permille and ev["drug"] not in _rules.BENZODIAZEPINES:
+            _err(ev, "bzd_permille must be 0 for %s, which is not a benzodiazepine" % ev["drug"])
         if sla and line != 2:
             _err(ev, "second_line_adequate can only be true for a second-line (line 2) dose")
         if "end_t" in ev:
             _int(ev, "end_t", ev["t"], ev["t"] + 86400)
+        for key in DOSE_META_STR:
+            if ev.get(key) is not None:
+                _str(ev, key, DOSE_KINDS if key == "kind" else None, 64)
+        for key in DOSE_META_INT:
+            if ev.get(key) is not None:
+                _int(ev, key, 0)
     elif kind == "infusion":
         _str(ev, "action", INFUSION_ACTIONS)
         _str(ev, "drug")

@@ -26,36 +26,30 @@
 #                 c: weaning allowed from c + 24 h, due by c + 48 h (NCS).
 # The slots are preallocated; update() only assigns small ints.
 
-try:
-    from micropython import const
-except ImportError:  # CPython
-    def const(x):
-        return x
+STABILIZATION = 0
+INITIAL = 1
+SECOND = 2
+THIRD = 3
+BEYOND = 4
 
-STABILIZATION = const(0)
-INITIAL = const(1)
-SECOND = const(2)
-THIRD = const(3)
-BEYOND = const(4)
-
-FIRST_LINE = const(0)
-BZD_REPEAT = const(1)
-SECOND_LINE = const(2)
-THIRD_LINE = const(3)
-WEAN_WINDOW = const(4)
-N_DUE = const(5)
+FIRST_LINE = 0
+BZD_REPEAT = 1
+SECOND_LINE = 2
+THIRD_LINE = 3
+WEAN_WINDOW = 4
+N_DUE = 5
 DUE_NAMES = ("first_line", "bzd_repeat", "second_line", "third_line", "wean_window")
 
 # Status of a due slot at a given time (for screens and timelines).
-NOT_APPLICABLE = const(0)
-WAITING = const(1)  # before due_from
-OPEN = const(2)  # allowed / due, deadline not passed
-OVERDUE = const(3)  # deadline passed
+NOT_APPLICABLE = 0
+WAITING = 1  # before due_from
+OPEN = 2  # allowed / due, deadline not passed
+OVERDUE = 3  # deadline passed
 STATUS_NAMES = ("n/a", "waiting", "open", "overdue")
 
-_SE = const(2)
-_ESTABLISHED = const(3)
-_REFRACTORY = const(4)
+_SE = 2
+_ESTABLISHED = 3
+_REFRACTORY = 4
 
 
 def clock_start(st):

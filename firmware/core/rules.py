@@ -24,8 +24,8 @@ STAGES = ("idle", "seizure", "se", "established", "refractory", "super_refractor
 # AES 2016 phase labels, in order (clinical.md 3.1).
 PHASES = ("stabilization", "initial", "second", "third", "beyond")
 
-# Each entry: key -> (value, source).  Entries with alternatives:
-# key -> (default, source, {choice_name: value, ...}).
+# Each entry: key -> (value, source).  Where sources disagree, CHOICES lists
+# the values a site may select (the default is one of them).
 TABLE = {
     # ILAE 2015 (Trinka et al.) Table 1; clinical.md 1 and 14.
     "convulsive_t1_s": (300, "ILAE 2015 Table 1: tonic-clonic t1 5 min [C]"),
@@ -33,8 +33,7 @@ TABLE = {
     "focal_impaired_t1_s": (600, "ILAE 2015 Table 1: focal with impaired consciousness t1 10 min [C]"),
     # "> 60 min": the flag fires from 60:01 (clinical.md 1, firmware note).
     "focal_impaired_t2_s": (3601, "ILAE 2015 Table 1: focal t2 > 60 min [C]; first whole second above 60:00"),
-    "absence_t1_s": (600, "ILAE 2015 Table 1: absence t1 10-15 min [U]; default the conservative 10",
-                     {"ilae_low_10min": 600, "ilae_high_15min": 900}),
+    "absence_t1_s": (600, "ILAE 2015 Table 1: absence t1 10-15 min [U]; default the conservative 10"),
     # -1 = not defined: the t2 flag never fires for absence SE.
     "absence_t2_s": (-1, "ILAE 2015 Table 1: absence t2 unknown [U]"),
     # AES 2016 phase starts, seconds from onset (clinical.md 3.1) [S].
@@ -46,18 +45,15 @@ TABLE = {
     "established_after_bzd_s": (300, "ESETT: seizures >= 5 min after the last benzodiazepine dose [C]"),
     "bzd_gate_permille": (1000, "ESETT adequate cumulative benzodiazepine; mixed drugs by fractional sum [D]"),
     # Refractory SE: observation window after the end of an adequate second-line load.
-    "refractory_window_s": (600, "clinical.md 14 rule 2: 10 min after second-line infusion end [D]",
-                            {"default_10min": 600, "none": 0, "aes_20min": 1200}),
-    "refractory_needs_bzd_gate": (1, "Brophy 2012: RSE after an adequate benzodiazepine and a second-line drug [S]",
-                                  {"strict": 1, "any_benzodiazepine": 0}),
+    "refractory_window_s": (600, "clinical.md 14 rule 2: 10 min after second-line infusion end [D]"),
+    "refractory_needs_bzd_gate": (1, "Brophy 2012: RSE after an adequate benzodiazepine and a second-line drug [S]"),
     # Super-refractory: Shorvon & Ferlisi 2011 [C].
     "super_refractory_after_s": (86400, "Shorvon & Ferlisi 2011: >= 24 h after anesthetic start [C]"),
     # Hirsch 2018 prolonged RSE / SRSE: 7-day figure is from memory [U].
     "prolonged_s": (604800, "Hirsch 2018 prolonged RSE/SRSE >= 7 days [U]"),
     # Due actions (clinical.md 3.1, 11.3, 5.3).  First line is due at t1
     # (ILAE: treatment starts at t1; AES: 5 min for convulsive SE).
-    "bzd_repeat_after_s": (300, "NCS 2012: repeat lorazepam in 5-10 min [S]; label 10-15 min [C]",
-                           {"ncs_5min": 300, "ncs_10min": 600, "label_10min": 600, "label_15min": 900}),
+    "bzd_repeat_after_s": (300, "NCS 2012: repeat lorazepam in 5-10 min [S]; label 10-15 min [C]"),
     "bzd_max_doses": (2, "AES 2016: benzodiazepine may repeat once [C]"),
     "second_line_due_s": (1200, "AES 2016: second therapy by 20 min [S]"),
     "third_line_due_s": (2400, "AES 2016: third therapy by 40 min [S]"),
@@ -66,22 +62,30 @@ TABLE = {
     # ESETT weight band edge, used by the dose checker (exposed here so there
     # is one place for it).  Protocol: flat doses at >= 32 kg [C]; a 40 kg
     # threshold appears in an unread context (clinical.md fact-check 1).
-    "esett_band_edge_g": (32000, "ESETT protocol: flat doses for >= 32 kg [C]",
-                          {"esett_32kg": 32000, "esett_40kg": 40000}),
+    "esett_band_edge_g": (32000, "ESETT protocol: flat doses for >= 32 kg [C]"),
     # IEC 60601-1-8 leaves pause length to the manufacturer, to be disclosed
     # (clinical.md 9).  120 s is the usual figure in monitor manuals [D].
-    "audio_pause_s": (120, "IEC 60601-1-8 AUDIO PAUSED, time-limited; length chosen by us [D]",
-                      {"pause_60s": 60, "pause_120s": 120, "pause_180s": 180}),
+    "audio_pause_s": (120, "IEC 60601-1-8 AUDIO PAUSED, time-limited; length chosen by us [D]"),
     # ACKNOWLEDGED (Amd 1:2012) silences until the condition clears "or a
     # preset time passes" [U]; we re-annunciate a still-present high-priority
     # condition after this time [D].  0 = silence until the condition clears.
-    "ack_reannounce_high_s": (600, "IEC 60601-1-8 Amd1 ACKNOWLEDGED with preset time [U]; 10 min [D]",
-                              {"reannounce_5min": 300, "reannounce_10min": 600, "until_clear": 0}),
-    "ack_reannounce_medium_s": (0, "IEC 60601-1-8 Amd1 ACKNOWLEDGED; medium silenced until clear [D]",
-                                {"until_clear": 0, "reannounce_15min": 900}),
+    "ack_reannounce_high_s": (600, "IEC 60601-1-8 Amd1 ACKNOWLEDGED with preset time [U]; 10 min [D]"),
+    "ack_reannounce_medium_s": (0, "IEC 60601-1-8 Amd1 ACKNOWLEDGED; medium silenced until clear [D]"),
 }
 
-# Drugs whose first-line doses count toward the ESETT benzodiazepine gate
+# Configurable definitions (clinical.md 15): key -> {choice name: value}.
+CHOICES = {
+    "absence_t1_s": {"ilae_low_10min": 600, "ilae_high_15min": 900},
+    "ack_reannounce_high_s": {"reannounce_5min": 300, "reannounce_10min": 600, "until_clear": 0},
+    "ack_reannounce_medium_s": {"until_clear": 0, "reannounce_15min": 900},
+    "audio_pause_s": {"pause_60s": 60, "pause_120s": 120, "pause_180s": 180},
+    "bzd_repeat_after_s": {"ncs_5min": 300, "ncs_10min": 600, "label_10min": 600, "label_15min": 900},
+    "esett_band_edge_g": {"esett_32kg": 32000, "esett_40kg": 40000},
+    "refractory_needs_bzd_gate": {"strict": 1, "any_benzodiazepine": 0},
+    "refractory_window_s": {"default_10min": 600, "ncs_no_window": 0, "window_20min": 1200},
+}
+
+# Drugs whose boluses count toward the ESETT benzodiazepine gate
 # (ESETT table: diazepam, lorazepam, midazolam [C]).  Names are the drug
 # library's lowercase generic names.
 BENZODIAZEPINES = ("lorazepam", "diazepam", "midazolam", "clonazepam")
@@ -110,11 +114,11 @@ ALARM_NAMES = tuple(a[0] for a in ALARMS)
 
 
 def _check_choice(key, value):
-    entry = TABLE[key]
-    if len(entry) < 3:
+    if key not in CHOICES:
         raise ValueError("rule %s is not configurable" % key)
-    if value not in entry[2].values():
-        raise ValueError("rule %s: %r is not one of the listed choices %r" % (key, value, sorted(entry[2].values())))
+    allowed = CHOICES[key]
+    if value not in allowed.values():
+        raise ValueError("rule %s: %r is not one of the listed choices %r" % (key, value, sorted(allowed.values())))
 
 
 class Rules:
@@ -123,8 +127,9 @@ class Rules:
     def __init__(self, overrides=None):
         self.version = VERSION
         self.overrides = {}
+        v = {}
         for key in TABLE:
-            setattr(self, key, TABLE[key][0])
+            v[key] = TABLE[key][0]
         if overrides:
             for key in overrides:
                 if key not in TABLE:
@@ -133,8 +138,35 @@ class Rules:
                 if type(value) is not int:
                     raise ValueError("rule %s must be an int, got %r" % (key, value))
                 _check_choice(key, value)
-                setattr(self, key, value)
+                v[key] = value
                 self.overrides[key] = value
+        # One plain attribute per TABLE key (spelled out for the type checker).
+        self.convulsive_t1_s = v["convulsive_t1_s"]
+        self.convulsive_t2_s = v["convulsive_t2_s"]
+        self.focal_impaired_t1_s = v["focal_impaired_t1_s"]
+        self.focal_impaired_t2_s = v["focal_impaired_t2_s"]
+        self.absence_t1_s = v["absence_t1_s"]
+        self.absence_t2_s = v["absence_t2_s"]
+        self.phase_initial_s = v["phase_initial_s"]
+        self.phase_second_s = v["phase_second_s"]
+        self.phase_third_s = v["phase_third_s"]
+        self.phase_beyond_s = v["phase_beyond_s"]
+        self.established_after_bzd_s = v["established_after_bzd_s"]
+        self.bzd_gate_permille = v["bzd_gate_permille"]
+        self.refractory_window_s = v["refractory_window_s"]
+        self.refractory_needs_bzd_gate = v["refractory_needs_bzd_gate"]
+        self.super_refractory_after_s = v["super_refractory_after_s"]
+        self.prolonged_s = v["prolonged_s"]
+        self.bzd_repeat_after_s = v["bzd_repeat_after_s"]
+        self.bzd_max_doses = v["bzd_max_doses"]
+        self.second_line_due_s = v["second_line_due_s"]
+        self.third_line_due_s = v["third_line_due_s"]
+        self.eeg_control_min_s = v["eeg_control_min_s"]
+        self.eeg_control_max_s = v["eeg_control_max_s"]
+        self.esett_band_edge_g = v["esett_band_edge_g"]
+        self.audio_pause_s = v["audio_pause_s"]
+        self.ack_reannounce_high_s = v["ack_reannounce_high_s"]
+        self.ack_reannounce_medium_s = v["ack_reannounce_medium_s"]
         # Per SE type, indexed by SE type code: t1, t2 (-1 = undefined).
         self.t1_s = (self.convulsive_t1_s, self.focal_impaired_t1_s, self.absence_t1_s)
         self.t2_s = (self.convulsive_t2_s, self.focal_impaired_t2_s, self.absence_t2_s)

@@ -25,18 +25,12 @@
 # t; `deadline(st)` returns the earliest future threshold, which the fold and
 # the engine visit.  Both allocate nothing.
 
-try:
-    from micropython import const
-except ImportError:  # CPython
-    def const(x):
-        return x
-
-IDLE = const(0)
-SEIZURE = const(1)
-SE = const(2)
-ESTABLISHED = const(3)
-REFRACTORY = const(4)
-SUPER_REFRACTORY = const(5)
+IDLE = 0
+SEIZURE = 1
+SE = 2
+ESTABLISHED = 3
+REFRACTORY = 4
+SUPER_REFRACTORY = 5
 
 
 def promote(st, stage, t):
