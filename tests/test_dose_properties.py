@@ -156,7 +156,8 @@ def test_infusion_unit_swaps_are_caught(inf, w, frac):
     other_t = "min" if tu == "h" else "h"
     swapped = dosecheck.check_dose(dk, rk, w, rate="%s %s/kg/%s" % (x, amount, other_t), age_group="adult")
     assert swapped["verdict"] != "adequate" or F(r) < 0  # x60 up or down is never passed silently
-    if other_t == "min" and r * 60 > spec["hard_hi_ng_per_kg_h"]:
+    written = F(x) * per  # the rate as written (x is rounded to 2 decimals), ng/kg/h
+    if other_t == "min" and written * 60 > spec["hard_hi_ng_per_kg_h"]:
         assert swapped["verdict"] == "hard"
 
 
