@@ -1,0 +1,346 @@
+# The bedside unit: HAL + episode engine + dose checks + EEG detector + UI.
+#
+# One object, one main-loop step.  Every way in — the front-panel buttons
+# (ui.py), the serial link (protocol.py), a scenario — goes through the same
+# action methods here, so a dose logged from the panel and one logged over the
+# wire are checked and recorded identically.
+#
+#   unit = Unit(hal, config, store)   # boot: replay the stored log, log power_up
+#   wait_ms = unit.step()              # poll inputs, tick, drive outputs
+#
+# Actions raise ValueError with a message a nurse can act on; nothing is
+# logged when they do.  Times are episode seconds (clock.py).
+from . import alarms as _alarms
+from . import dosecheck as _dosecheck
+from . import druglib as _druglib
+from . import engine as _engine
+from . import episode as _episode
+from . import events as _events
+from . import hal as _hal
+from . import units as _units
+
+try:
+    from . import detect as _detect
+except ImportError:  # a build without the detector
+    _detect = None  # type: ignore
+
+FIRMWARE_VERSION = "0.1.0"
+IDLE_WAKE_MS = 1000  # the home screen shows seconds: wake at least once a second
+EEG_BLOCK = 64  # samples read from the HAL per call
+
+_TONE = (_hal.TONE_HIGH, _hal.TONE_MEDIUM, _hal.TONE_LOW)
+_LED = (_hal.LED_RED, _hal.LED_YELLOW, _hal.LED_CYAN)
+
+DEFAULT_CONFIG = {
+    "unit_id": "STATIM-0001",
+    "se_type": "convulsive",  # what one press on the idle screen starts
+    "reference": "aes",  # drug-library reference where sources disagree: aes | ncs
+    "age_group": None,  # None: inferred from the weight by the dose checker
+}
+
+# detector event -> engine EEG state (trend events are not logged)
+_EEG_STATE = {"seizure_on": "seizure", "seizure_off": "no_seizure",
+              "bs_on": "burst_suppression", "bs_off": "no_seizure"}
+
+
+class Unit:
+    def __init__(self, hal, config=None, store=None, library=None, rules=None):
+        self.hal = hal
+        self.config = dict(DEFAULT_CONFIG)
+        if config:
+            self.config.update(config)
+        self.store = store
+        self.library = library if library is not None else _druglib.get()
+        self.listeners = []  # callables(event): protocol event lines, emulator log
+        self.link = None  # protocol.Link, when the serial link is attached
+        self.health = None  # callable(unit) -> None or reason; gates the watchdog
+        self.weight_g = None
+        stored = store.load() if store is not None else []
+        self.engine = _engine.boot(hal.ticks_ms, hal.rtc_s, stored, rules, self._assess, self._sink)
+        for ev in self.engine.events:
+            if ev["type"] == "weight":
+                self.weight_g = ev["grams"]
+        self.detector = None
+        self._eeg_buf = None
+        self._eeg_t0 = 0
+        self._tone = -1
+        self._led = -1
+        self.eeg = {"attached": False, "seizure": False, "bsr_percent": 0, "burden_percent": 0, "se": False,
+                    "bs": False, "bsr_trend": []}
+        from . import ui as _ui  # late: ui needs the finished unit
+
+        self.ui = _ui.Ui(self)
+
+    # ------------------------------------------------------------ plumbing
+    def _assess(self, dose_event, weight_g):
+        return _dosecheck.assess(dose_event, weight_g, self.library)
+
+    def _sink(self, ev):
+        if self.store is not None:
+            self.store.append(ev)
+        for fn in self.listeners:
+            fn(ev)
+
+    @property
+    def events(self):
+        return self.engine.events
+
+    @property
+    def state(self):
+        return self.engine.state
+
+    def now(self):
+        return self.engine.now()
+
+    def _log(self, ev):
+        return self.engine.append(ev)
+
+    # ------------------------------------------------------------ actions
+    def onset(self, se_type=None, at=None):
+        se_type = se_type or self.config["se_type"]
+        return self._log(_events.onset(self.now(), se_type, at))
+
+    def seizure_stop(self):
+        return self._log(_events.stop(self.now()))
+
+    def seizure_recur(self):
+        return self._log(_events.recur(self.now()))
+
+    def recovered(self):
+        return self._log(_events.recovered(self.now()))
+
+    def set_weight(self, weight):
+        """weight: '70 kg' / '154 lb' (units required) or int grams."""
+        grams = weight if isinstance(weight, int) and not isinstance(weight, bool) else None
+        if grams is None:
+            try:
+                grams = _units.parse_weight(weight)
+            except _units.UnitError as e:
+                raise ValueError(str(e))
+        ev = self._log(_events.weight(self.now(), grams))
+        self.weight_g = grams
+        return ev
+
+    def _history(self):
+        return [e for e in self.engine.events if e["type"] == "dose"]
+
+    def check(self, drug, route, dose=None, rate=None, over=None, duration=None):
+        """The dose checker's verdict for this patient now; logs nothing."""
+        if self.weight_g is None:
+            v = _dosecheck.check_dose(drug, route, None, dose=dose, rate=rate, library=self.library)
+            v["verdict"] = _dosecheck.ERROR
+            v["messages"] = ["no weight entered: enter the patient's weight before any dose check"]
+            return v
+        return _dosecheck.check_dose(drug, route, self.weight_g, dose=dose, rate=rate, over=over,
+                                     duration=duration, reference=self.config["reference"],
+                                     age_group=self.config["age_group"], history=self._history(),
+                                     t=self.now(), library=self.library)
+
+    def give(self, drug, route, dose=None, rate=None, over=None, duration=None, override=None):
+        """Check, then log what was given.  hard and error are never logged;
+        soft needs an override reason (logged with the limits it overrode)."""
+        v = self.check(drug, route, dose, rate, over, duration)
+        v["logged"] = False
+        v["event"] = None
+        verdict = v["verdict"]
+        if verdict in (_dosecheck.HARD, _dosecheck.ERROR):
+            return v
+        if verdict == _dosecheck.SOFT:
+            if not override or len(str(override).strip()) < 3:
+                v["messages"].append("soft limit: give an override reason to log this dose")
+                return v
+            codes = ",".join(str(lim.get("code", "")) for lim in v.get("limits", []))
+            self.note("override %s %s: %s [%s]" % (v["drug"], v["route"], str(override).strip(), codes))
+        t = self.now()
+        fields = _dosecheck.dose_event_fields(v)
+        if fields["kind"] == "infusion":
+            action = "change" if self._infusion_running(fields["drug"]) else "start"
+            num_den = v.get("rate_ng_per_kg_h") or [0, 1]
+            rate_ug = (num_den[0] + num_den[1] * 500) // (num_den[1] * 1000)  # ng -> ug/kg/h, half up
+            ev = self._log(_events.infusion(t, action, fields["drug"], rate_ug))
+        else:
+            ev = {"type": "dose", "t": t}
+            for key in fields:
+                if key != "rate_ng_per_kg_h":
+                    ev[key] = fields[key]
+            over_s = v.get("over_s")
+            if isinstance(over_s, int) and over_s > 0:
+                ev["end_t"] = t + over_s  # a load given over time ends then (refractory window)
+            ev = self._log(ev)
+        v["logged"] = True
+        v["event"] = ev
+        return v
+
+    def _infusion_running(self, drug):
+        running = False
+        for e in self.engine.events:
+            if e["type"] == "infusion" and e["drug"] == drug:
+                running = e["action"] != "stop"
+        return running
+
+    def infusion(self, action, drug, rate=None):
+        """Anesthetic infusion start/change/stop without a dose check (rate in
+        ug/kg/h as an int, or None).  Use give(rate=...) to have it checked."""
+        return self._log(_events.infusion(self.now(), action, drug, rate))
+
+    def wean(self, action="start"):
+        return self._log(_events.wean(self.now(), action))
+
+    def ack_alarm(self, name=None):
+        """Acknowledge one alarm, or every active one when name is None."""
+        t = self.now()
+        self.engine.tick(t)
+        names = [name] if name else [a[0] for a in _alarms.active_list(self.state, t)]
+        if not names:
+            raise ValueError("no active alarm to acknowledge")
+        out = []
+        for n in names:
+            out.append(self._log(_events.alarm(t, "ack", n)))
+        return out
+
+    def pause_audio(self):
+        return self._log(_events.alarm(self.now(), "pause"))
+
+    def note(self, text):
+        return self._log(_events.note(self.now(), text))
+
+    def flag(self, name, value=True):
+        return self._log(_events.flag(self.now(), name, value))
+
+    def eeg_state(self, state):
+        return self._log(_events.eeg(self.now(), state))
+
+    def set_clock(self, unix_s):
+        self.hal.set_rtc(unix_s)
+        self.engine.clock.sync()
+
+    def replace_library(self, text):
+        """Install a new drug library (maintenance).  Refused unless it verifies."""
+        lib = _druglib.loads(text)
+        if not lib.verified:
+            raise ValueError("drug library refused: %s" % lib.reason)
+        self.library = lib
+        return lib
+
+    # ------------------------------------------------------------ queries
+    def status(self):
+        t = self.now()
+        self.engine.tick(t)
+        s = self.engine.snapshot(t)
+        s["weight_g"] = self.weight_g
+        s["clock_unset"] = self.engine.clock.clock_unset
+        s["eeg"] = dict(self.eeg)
+        s["events"] = len(self.engine.events)
+        s["library_version"] = self.library.version
+        return s
+
+    def elapsed_s(self):
+        """Seconds since the SE clock started (first onset), or -1."""
+        st = self.state
+        if not st.started:
+            return -1
+        return self.now() - _phases_clock_start(st)
+
+    # ------------------------------------------------------------ EEG
+    def attach_eeg(self, fs):
+        if _detect is None:
+            raise ValueError("this build has no EEG detector")
+        from array import array
+
+        self.detector = _detect.Detector(fs)
+        self._eeg_buf = array("f", bytes(4 * EEG_BLOCK))
+        self._eeg_t0 = self.now()
+        self.eeg["attached"] = True
+
+    def _poll_eeg(self):
+        fs = self.hal.eeg_fs()
+        if not fs:
+            return
+        if self.detector is None:
+            self.attach_eeg(fs)
+        buf = self._eeg_buf
+        n = self.hal.eeg_readinto(buf)
+        while n:
+            for ev in self.detector.process(buf if n == len(buf) else buf[:n]):
+                self._on_eeg_event(ev)
+            n = self.hal.eeg_readinto(buf)
+        d = self.detector
+        self.eeg["seizure"] = d.in_seizure
+        self.eeg["bsr_percent"] = d.bsr_percent
+        self.eeg["burden_percent"] = d.burden_percent
+        self.eeg["se"] = d.se
+        self.eeg["bs"] = d.bs
+
+    def _on_eeg_event(self, ev):
+        state = ev.get("state")
+        if state == "bsr":
+            trend = self.eeg["bsr_trend"]
+            trend.append(ev.get("bsr_permille", 0) // 10)
+            if len(trend) > 60:
+                trend.pop(0)
+            return
+        mapped = _EEG_STATE.get(state)
+        if mapped is None:
+            return
+        if mapped == "no_seizure" and state == "bs_off" and self.detector.in_seizure:
+            return
+        self.eeg_state(mapped)
+
+    # ------------------------------------------------------------ main loop
+    def step(self):
+        """One main-loop iteration; returns how long the loop may sleep (ms)."""
+        hal = self.hal
+        buttons = hal.poll_buttons()
+        if buttons:
+            self.ui.press(buttons)
+        if self.link is not None:
+            self.link.poll()
+        self._poll_eeg()
+        t = self.now()
+        deadline = self.engine.tick(t)
+        self._drive_outputs(t)
+        self.ui.render(t)
+        reason = self.health(self) if self.health is not None else None
+        if reason is None:
+            hal.wdt_feed()
+        wait = IDLE_WAKE_MS
+        if deadline >= 0 and (deadline - t) * 1000 < wait:
+            wait = max(0, (deadline - t) * 1000)
+        return wait
+
+    def _drive_outputs(self, t):
+        st = self.state
+        p = _alarms.highest_audible(st, t)
+        tone = _TONE[p] if p >= 0 else _hal.TONE_OFF
+        if tone != self._tone:
+            self._tone = tone
+            self.hal.set_tone(tone)
+        led = _hal.LED_GREEN
+        i = 0
+        best = -1
+        while i < _alarms.N_ALARMS:
+            if st.al_active[i]:
+                q = st.rules.alarm_priority[i]
+                if best < 0 or q < best:
+                    best = q
+            i += 1
+        if best >= 0:
+            led = _LED[best]
+        if led != self._led:
+            self._led = led
+            self.hal.set_led(led, best == 0)
+
+    def run_forever(self):
+        """A board's main loop."""
+        while True:
+            self.hal.sleep_ms(self.step())
+
+
+def _phases_clock_start(st):
+    from . import phases
+
+    return phases.clock_start(st)
+
+
+def stage_name(st):
+    return _episode.STAGES[st.stage]
