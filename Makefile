@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml setup.py $(wildcard firmware/core_c/*.c firmware/core_c
 	touch $@
 
 run: setup
-	$(BIN)/statim egaba
+	$(BIN)/statim run
 
 test: setup
 	$(BIN)/python -m pytest -q

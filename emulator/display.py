@@ -11,25 +11,24 @@ CELL_W, CELL_H = 8, 8
 
 
 def render_text(screen):
-    """A boxed text picture of the screen, large rows shown spaced out."""
+    """A boxed text picture of the screen; the large row pair is spaced out."""
     cols = screen.COLS
-    lines = ["+" + "-" * (cols * 2) + "+"]
+    lines = ["+" + "-" * (cols + 2) + "+"]
     row = 0
     while row < screen.ROWS:
         text = screen.rows[row]
         if row == screen.big:
-            big = " ".join(text[: cols // 2]).center(cols * 2)
-            lines.append("|" + big + "|")
-            lines.append("|" + " " * (cols * 2) + "|")
+            lines.append("| " + " ".join(text[: cols // 2]).center(cols) + " |")
+            lines.append("| " + " " * cols + " |")
             row += 2
             continue
         cell = text[:cols].ljust(cols)
-        shown = "".join(c + " " for c in cell)
         if row == screen.invert:
-            shown = "".join("\u2588" if c == " " else c for c in shown)
-        lines.append("|" + shown + "|")
+            lines.append("|>" + cell + "<|")
+        else:
+            lines.append("| " + cell + " |")
         row += 1
-    lines.append("+" + "-" * (cols * 2) + "+")
+    lines.append("+" + "-" * (cols + 2) + "+")
     return "\n".join(lines)
 
 

@@ -74,7 +74,8 @@ class Step:
 
 class Scenario:
     def __init__(self, data, source):
-        self.source = source
+        self.source = source  # the file
+        self.reference = data.get("source", "")  # where the timeline comes from (clinical.md section)
         self.name = data["name"]
         self.patient = data["patient"]
         self.options = data.get("options", {})

@@ -74,14 +74,14 @@ class Ui:
         self.sel = 0  # selection index on list pages
         self.se_type = unit.config["se_type"]
         self.entries = self._dose_entries()
-        self.drug = None  # (drug, route, entry) being dosed
+        self.drug = ("", "", {})  # type: tuple  # (drug, route, library entry) being dosed
         self.amount = 0  # ug (bolus) or ng/kg/h (rate)
-        self.verdict = None
+        self.verdict = {}  # type: dict
         self.weight_kg = 70
         self.message = ""  # one-line feedback, cleared on the next press
         self._rendered_t = -1
         self._rendered_n = -1
-        self._menu = []
+        self._menu = []  # type: list
 
     # -------------------------------------------------------------- input
     def press(self, mask):
@@ -104,7 +104,7 @@ class Ui:
         t = self.unit.now()
         if _alarms.highest_audible(self.unit.state, t) >= 0:
             self.unit.pause_audio()
-            self.message = "audio paused 2 min"
+            self.message = "audio paused 2m"
         elif _alarms.active_list(self.unit.state, t):
             self.page = ALARMS
             self.sel = 0
@@ -168,7 +168,7 @@ class Ui:
     # dose entry
     def _dose_entries(self):
         lib = self.unit.library
-        out = []
+        out = []  # type: list
         if not lib.verified:
             return out
         for d in lib.drug_names():

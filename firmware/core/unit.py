@@ -20,6 +20,13 @@ from . import hal as _hal
 from . import units as _units
 
 try:
+    from typing import TYPE_CHECKING
+except ImportError:  # MicroPython: annotations are not evaluated
+    TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+try:
     from . import detect as _detect
 except ImportError:  # a build without the detector
     _detect = None  # type: ignore
@@ -60,13 +67,13 @@ class Unit:
         for ev in self.engine.events:
             if ev["type"] == "weight":
                 self.weight_g = ev["grams"]
-        self.detector = None
-        self._eeg_buf = None
+        self.detector = None  # type: Any
+        self._eeg_buf = None  # type: Any
         self._eeg_t0 = 0
         self._tone = -1
         self._led = -1
         self.eeg = {"attached": False, "seizure": False, "bsr_percent": 0, "burden_percent": 0, "se": False,
-                    "bs": False, "bsr_trend": []}
+                    "bs": False, "bsr_trend": []}  # type: dict
         from . import ui as _ui  # late: ui needs the finished unit
 
         self.ui = _ui.Ui(self)
@@ -274,7 +281,7 @@ class Unit:
     def _on_eeg_event(self, ev):
         state = ev.get("state")
         if state == "bsr":
-            trend = self.eeg["bsr_trend"]
+            trend = self.eeg["bsr_trend"]  # type: list
             trend.append(ev.get("bsr_permille", 0) // 10)
             if len(trend) > 60:
                 trend.pop(0)

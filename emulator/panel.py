@@ -1,0 +1,96 @@
+"""The front panel in a terminal: the unit's screen, its lights and buzzer, keys for buttons.
+
+Keys: arrows or w/s = UP/DOWN, Enter or space = OK, Backspace or b = BACK,
+a = ALARM (audio pause), f = jump 1 minute ahead, F = 10 minutes, q = quit.
+Time runs at real speed (or --speed times faster) on the virtual clock.
+"""
+import curses
+import time
+
+from emulator.board import EmulatedUnit
+
+KEYS = {
+    curses.KEY_UP: "up", ord("w"): "up", ord("k"): "up",
+    curses.KEY_DOWN: "down", ord("s"): "down", ord("j"): "down",
+    10: "ok", 13: "ok", curses.KEY_ENTER: "ok", ord(" "): "ok",
+    curses.KEY_BACKSPACE: "back", 127: "back", 8: "back", ord("b"): "back",
+    ord("a"): "alarm",
+}
+HELP = "arrows/ws: up/down  Enter: OK  Backspace/b: BACK  a: ALARM  f/F: +1/+10 min  q: quit"
+
+
+def draw(win, emu, speed, pty_path):
+    scr = emu.unit.ui.render(emu.unit.now())
+    win.erase()
+    h, w = win.getmaxyx()
+
+    def put(y, x, text, attr=0):
+        if 0 <= y < h:
+            try:
+                win.addstr(y, x, text[: max(0, w - x - 1)], attr)
+            except curses.error:
+                pass
+
+    put(0, 0, "STATIM emulated bedside unit   x%g   virtual %s" % (speed, _hms(emu.now_ms)), curses.A_BOLD)
+    put(1, 0, "+" + "-" * 34 + "+")
+    row = 0
+    y = 2
+    while row < scr.ROWS:
+        text = scr.rows[row]
+        if row == scr.big:
+            put(y, 0, "|" + " " * 34 + "|")
+            put(y, 1, ("  ".join(text[:8])).center(34), curses.A_BOLD)
+            put(y + 1, 0, "|" + " " * 34 + "|")
+            y += 2
+            row += 2
+            continue
+        attr = curses.A_REVERSE if row == scr.invert else 0
+        put(y, 0, "|  " + " " * 32 + "|")
+        put(y, 3, text.ljust(16), attr)
+        y += 1
+        row += 1
+    put(y, 0, "+" + "-" * 34 + "+")
+    put(y + 1, 0, "light: %-7s  buzzer: %-6s" % (emu.board.led, emu.board.tone))
+    if pty_path:
+        put(y + 2, 0, "UART: %s" % pty_path)
+    put(y + 4, 0, HELP)
+    win.refresh()
+
+
+def _hms(ms):
+    s = ms // 1000
+    return "%d:%02d:%02d" % (s // 3600, (s % 3600) // 60, s % 60)
+
+
+def run(speed=1.0, weight_kg=70.0, se_type="convulsive", flash_dir=None):
+    emu = EmulatedUnit(weight_kg=weight_kg, se_type=se_type, flash_dir=flash_dir, uart="pty")
+    pty_path = emu.board.uart.slave_path
+
+    def main(win):
+        curses.curs_set(0)
+        win.nodelay(True)
+        win.keypad(True)
+        last = time.monotonic()
+        while True:
+            ch = win.getch()
+            while ch != -1:
+                if ch in (ord("q"), ord("Q")):
+                    return
+                if ch == ord("f"):
+                    emu.run_for(60_000)
+                elif ch == ord("F"):
+                    emu.run_for(600_000)
+                elif ch in KEYS:
+                    emu.press(KEYS[ch])
+                ch = win.getch()
+            now = time.monotonic()
+            emu.run_for(int((now - last) * 1000 * speed))
+            last = now
+            draw(win, emu, speed, pty_path)
+            time.sleep(0.05)
+
+    try:
+        curses.wrapper(main)
+    finally:
+        emu.close()
+    return emu

@@ -1,0 +1,384 @@
+# The event log on flash: append-only, length- and CRC-framed records.
+#
+#   log = EventLog(hal)            # hal: fs_open / fs_rename / fs_remove / fs_size
+#   events = log.load()            # replay; a torn or corrupt tail is cut
+#   seq = log.append(ev)           # durable when it returns (file closed)
+#   seqs = log.append_many(evs)    # one open/write/close for several events
+#   for seq, ev in log.records(from_seq): ...   # export
+#   log.clear()                    # maintenance: empty log, sequence continues
+#
+# Record layout (little-endian), RECORD_OVERHEAD = 12 bytes around the payload:
+#
+#   0      0xA5          magic
+#   1      kind          1 = event, 2 = meta (log cleared)
+#   2..3   n             payload length, 1..MAX_PAYLOAD
+#   4..7   seq           sequence number, strictly increasing across reboots
+#   8..    payload       canonical JSON (sorted keys, no spaces, UTF-8)
+#   8+n..  crc32         binascii.crc32 of bytes 0 .. 8+n
+#
+# Guarantees (tests/test_persist_*.py hold them, cutting power at every byte):
+# - A record whose append() returned is never lost or altered by a later
+#   power cut, reboot or recovery.  A record being written when power failed
+#   is either entirely there or entirely gone.
+# - load() reads records until the first one that is torn or corrupt.  If no
+#   valid record follows it, it is a torn tail: it is cut (the good prefix is
+#   copied to a temp file that atomically replaces the log; the copy itself
+#   may be interrupted any number of times).  If a valid record with a larger
+#   seq follows (media damage in the middle), the damaged bytes are skipped,
+#   left in place and reported in .skipped; later records are kept.
+# - Sequence numbers continue from the last valid record, also after a cut
+#   and after clear() (which leaves a meta record carrying the sequence).
+# - Canonical encoding: CPython and MicroPython write identical bytes.
+import struct
+
+try:
+    from binascii import crc32 as _crc32
+except ImportError:  # pragma: no cover - a port built without it
+    _crc32 = None  # type: ignore
+
+MAGIC = 0xA5
+KIND_EVENT = 1
+KIND_META = 2
+HEADER = 8
+RECORD_OVERHEAD = 12
+MAX_PAYLOAD = 2048
+_COPY_CHUNK = 256
+_SCAN_CHUNK = 512
+
+
+def crc32(data, crc=0):
+    if _crc32 is not None:
+        return _crc32(data, crc) & 0xFFFFFFFF
+    crc = crc ^ 0xFFFFFFFF  # bitwise fallback, same polynomial as zlib
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0xEDB88320 if crc & 1 else 0)
+    return crc ^ 0xFFFFFFFF
+
+
+# ---------------------------------------------------------------- encoding --
+
+def _enc_str(s, out):
+    out.append('"')
+    start = 0
+    i = 0
+    n = len(s)
+    while i < n:
+        c = s[i]
+        if c == '"' or c == "\\" or ord(c) < 0x20:
+            if i > start:
+                out.append(s[start:i])
+            if c == '"':
+                out.append('\\"')
+            elif c == "\\":
+                out.append("\\\\")
+            else:
+                out.append("\\u%04x" % ord(c))
+            start = i + 1
+        i += 1
+    if start < n:
+        out.append(s[start:])
+    out.append('"')
+
+
+def _enc(v, out):
+    if v is None:
+        out.append("null")
+    elif v is True:
+        out.append("true")
+    elif v is False:
+        out.append("false")
+    elif isinstance(v, int):
+        out.append("%d" % v)
+    elif isinstance(v, str):
+        _enc_str(v, out)
+    elif isinstance(v, (list, tuple)):
+        out.append("[")
+        first = True
+        for x in v:
+            if not first:
+                out.append(",")
+            first = False
+            _enc(x, out)
+        out.append("]")
+    elif isinstance(v, dict):
+        out.append("{")
+        first = True
+        for k in sorted(v):
+            if not isinstance(k, str):
+                raise ValueError("log record key %r is not a string" % (k,))
+            if not first:
+                out.append(",")
+            first = False
+            _enc_str(k, out)
+            out.append(":")
+            _enc(v[k], out)
+        out.append("}")
+    else:
+        raise ValueError("log record value of type %s cannot be stored (int, bool, str, None only)"
+                         % type(v).__name__)
+
+
+def encode(obj):
+    """Canonical JSON bytes of a record payload."""
+    out = []  # type: list
+    _enc(obj, out)
+    try:
+        return "".join(out).encode("utf-8")
+    except UnicodeError:
+        raise ValueError("log record text is not valid Unicode")
+
+
+def frame(kind, seq, payload):
+    """One framed record (bytes)."""
+    n = len(payload)
+    if n < 1 or n > MAX_PAYLOAD:
+        raise ValueError("log record of %d bytes (limit %d)" % (n, MAX_PAYLOAD))
+    head = struct.pack("<BBHI", MAGIC, kind, n, seq)
+    c = crc32(payload, crc32(head))
+    return head + payload + struct.pack("<I", c)
+
+
+def decode_payload(payload):
+    """The record dict, or None if the payload is not a JSON object."""
+    import json
+
+    try:
+        obj = json.loads(str(payload, "utf-8"))
+    except Exception:
+        return None
+    return obj if isinstance(obj, dict) else None
+
+
+# ----------------------------------------------------------------- the log --
+
+class EventLog:
+    """The append-only event log in one flash file.
+
+    After load(): .count (events), .next_seq, .size (bytes of valid log),
+    .recovered (True if anything was cut or skipped), .cut_bytes (torn tail
+    removed), .skipped (list of (offset, length) damaged regions left in
+    place), .cuts (total tails cut by this object), .appends, .failures
+    (appends that raised; the next append re-runs recovery first)."""
+
+    def __init__(self, hal, name="events.log"):
+        self.hal = hal
+        self.name = name
+        self.tmp_name = name + ".tmp"
+        self._loaded = False
+        self.next_seq = 1
+        self.count = 0
+        self.size = 0
+        self.recovered = False
+        self.cut_bytes = 0
+        self.skipped = []  # type: list
+        self.cuts = 0
+        self.appends = 0
+        self.failures = 0
+        self.cleared_at = 0  # seq of the last clear() (0: never)
+
+    # -------------------------------------------------------------- reading
+    def _read_record(self, f, pos, size, last_seq):
+        """(kind, seq, payload, end) of a valid record at pos, else None."""
+        if size - pos < RECORD_OVERHEAD:
+            return None
+        f.seek(pos)
+        head = f.read(HEADER)
+        if len(head) < HEADER or head[0] != MAGIC:
+            return None
+        magic, kind, n, seq = struct.unpack("<BBHI", head)
+        if kind != KIND_EVENT and kind != KIND_META:
+            return None
+        if n < 1 or n > MAX_PAYLOAD or pos + RECORD_OVERHEAD + n > size or seq <= last_seq:
+            return None
+        body = f.read(n + 4)
+        if len(body) < n + 4:
+            return None
+        payload = body[:n]
+        (want,) = struct.unpack("<I", body[n:])
+        if crc32(payload, crc32(head)) != want:
+            return None
+        return kind, seq, payload, pos + RECORD_OVERHEAD + n
+
+    def _resync(self, f, pos, size, last_seq):
+        """Offset of the next valid record after a bad one at pos, or -1."""
+        p = pos + 1
+        while p < size:
+            f.seek(p)
+            chunk = f.read(_SCAN_CHUNK)
+            if not chunk:
+                break
+            i = chunk.find(b"\xa5")
+            while i >= 0:
+                if self._read_record(f, p + i, size, last_seq) is not None:
+                    return p + i
+                i = chunk.find(b"\xa5", i + 1)
+            p += len(chunk)
+        return -1
+
+    def _scan(self, visit):
+        """Walk the file; visit(kind, seq, payload) per valid record.
+
+        Returns (good_end, size, skipped) where good_end is the end of the
+        last valid record (everything after it is a torn tail)."""
+        size = self.hal.fs_size(self.name)
+        if size <= 0:
+            return 0, 0, []
+        skipped = []
+        last_seq = 0
+        pos = 0
+        f = self.hal.fs_open(self.name, "rb")
+        try:
+            while pos < size:
+                rec = self._read_record(f, pos, size, last_seq)
+                if rec is None:
+                    q = self._resync(f, pos, size, last_seq)
+                    if q < 0:
+                        break
+                    skipped.append((pos, q - pos))
+                    pos = q
+                    continue
+                kind, seq, payload, end = rec
+                last_seq = seq
+                visit(kind, seq, payload)
+                pos = end
+        finally:
+            f.close()
+        return pos, size, skipped
+
+    def load(self):
+        """Replay the log: the list of stored events, oldest first.
+
+        Cuts a torn tail (reported in .cut_bytes), skips damaged regions
+        (reported in .skipped).  Never raises for bad content; raises OSError
+        only if the flash itself fails."""
+        events = []
+        state = [0, 0]  # last seq, cleared_at
+
+        def visit(kind, seq, payload):
+            state[0] = seq
+            obj = decode_payload(payload)
+            if kind == KIND_EVENT:
+                if obj is not None:
+                    events.append(obj)
+            elif obj is not None and isinstance(obj.get("cleared"), int):
+                state[1] = seq
+                events.clear()  # a clear() record: nothing before it is live
+
+        good_end, size, skipped = self._scan(visit)
+        cut = size - good_end
+        if cut > 0:
+            self._cut(good_end)
+            self.cuts += 1
+        self.cut_bytes = cut
+        self.skipped = skipped
+        self.recovered = cut > 0 or len(skipped) > 0
+        self.next_seq = state[0] + 1
+        self.cleared_at = state[1]
+        self.count = len(events)
+        self.size = good_end
+        self._loaded = True
+        return events
+
+    def _cut(self, keep):
+        """Replace the log by its first `keep` bytes (copy, then atomic rename)."""
+        hal = self.hal
+        src = hal.fs_open(self.name, "rb")
+        try:
+            dst = hal.fs_open(self.tmp_name, "wb")
+            try:
+                left = keep
+                while left > 0:
+                    b = src.read(_COPY_CHUNK if left > _COPY_CHUNK else left)
+                    if not b:
+                        raise OSError("event log shrank while it was being recovered")
+                    dst.write(b)
+                    left -= len(b)
+            finally:
+                dst.close()
+        finally:
+            src.close()
+        hal.fs_rename(self.tmp_name, self.name)
+
+    def records(self, from_seq=0):
+        """(seq, event) for every stored event with seq >= from_seq (export).
+        Reads the file; the order and content are those load() replays."""
+        out = []
+
+        def visit(kind, seq, payload):
+            if kind == KIND_META:
+                obj = decode_payload(payload)
+                if obj is not None and isinstance(obj.get("cleared"), int):
+                    out.clear()
+                return
+            if seq >= from_seq:
+                obj = decode_payload(payload)
+                if obj is not None:
+                    out.append((seq, obj))
+
+        self._scan(visit)
+        return out
+
+    # -------------------------------------------------------------- writing
+    def append(self, ev):
+        """Store one event; returns its seq once it is durable."""
+        return self.append_many((ev,))[0]
+
+    def append_many(self, evs):
+        """Store several events with one write; returns their seqs.
+
+        Encoding errors (ValueError) are raised before anything is written."""
+        if not self._loaded:
+            self.load()
+        seq = self.next_seq
+        parts = []
+        seqs = []
+        for ev in evs:
+            if not isinstance(ev, dict):
+                raise ValueError("log record must be a dict, got %r" % (ev,))
+            parts.append(frame(KIND_EVENT, seq, encode(ev)))
+            seqs.append(seq)
+            seq += 1
+        if not parts:
+            return seqs
+        data = parts[0] if len(parts) == 1 else b"".join(parts)
+        self._write(data)
+        self.next_seq = seq
+        self.count += len(parts)
+        self.appends += len(parts)
+        return seqs
+
+    def _write(self, data):
+        try:
+            f = self.hal.fs_open(self.name, "ab")
+            try:
+                f.write(data)
+            finally:
+                f.close()
+        except Exception:
+            # The file may now end in a partial record: recover before the
+            # next append so nothing is ever written after a torn record.
+            self.failures += 1
+            self._loaded = False
+            raise
+        self.size += len(data)
+
+    def clear(self):
+        """Maintenance: start an empty log.  Atomic (temp file + rename); the
+        sequence continues, recorded in a meta record."""
+        if not self._loaded:
+            self.load()
+        seq = self.next_seq
+        rec = frame(KIND_META, seq, encode({"cleared": seq}))
+        f = self.hal.fs_open(self.tmp_name, "wb")
+        try:
+            f.write(rec)
+        finally:
+            f.close()
+        self.hal.fs_rename(self.tmp_name, self.name)
+        self.next_seq = seq + 1
+        self.cleared_at = seq
+        self.count = 0
+        self.size = len(rec)
+        return seq
