@@ -370,14 +370,17 @@ class Cut:
         self.within = within  # bytes of the interrupted write that landed
 
 
-def every_cut(trace, tear="prefix", start=None, stride=1):
+def every_cut(trace, tear="prefix", start=None, stride=1, initial=None):
     """Yield a Cut for cut points 0, stride, 2*stride, ... and the final
     state (no cut).  Equivalent to run_cut() at each k for a deterministic
     scenario, without re-running it.
 
     Opening a file with "wb" truncates it at once (the FAT/host behaviour,
-    harsher than littlefs)."""
+    harsher than littlefs).  initial: {name: bytes} on the flash before the
+    trace started (default: empty)."""
     fs = {}  # name -> bytearray
+    for name, b in (initial or {}).items():
+        fs[name] = bytearray(b)
     fids = {}  # fid -> (name, mode)
     marks = []
     k = 0
@@ -424,3 +427,133 @@ def every_cut(trace, tear="prefix", start=None, stride=1):
                 fs.pop(op[1], None)
             k += 1
     yield Cut(k, snap(), list(marks), None, 0)
+
+
+# ------------------------------------------------- reboots and the watchdog --
+
+class Stall(Exception):
+    """Injected: the main loop is stuck (it never reaches the watchdog feed)."""
+
+
+WDT_TIMEOUT_MS = 8000  # rp2040's maximum is about 8388 ms
+
+
+def reboot(emu, cause="power_on", off_ms=0, lose_rtc=False, store=None, health=None):
+    """Reset an emulator.board.EmulatedUnit: RAM is gone; flash stays; the RTC
+    keeps time while off unless lose_rtc (flat RTC battery).  The tick counter
+    restarts at 0.  The new Unit replays the log through `store` (default: a
+    fresh EventLog on the board's flash) and logs power_up.  Returns the unit."""
+    from firmware.core.eventlog import EventLog
+    from firmware.core.unit import Unit
+
+    board = emu.board
+    clk = board.clock
+    old = emu.unit
+    clk.advance(off_ms)
+    if lose_rtc:
+        clk.lose_rtc()
+    clk.tick_start = (-clk.elapsed_ms) % (1 << 30)  # ticks_ms() == 0 at reset
+    board.cause = cause
+    board.wdt_last_feed_ms = clk.elapsed_ms
+    board._buttons = 0
+    if store is None:
+        store = EventLog(board)
+    unit = Unit(board, dict(old.config) if old is not None else None, store=store,
+                library=old.library if old is not None else None)
+    if health is not None:
+        unit.health = health
+    emu.unit = unit
+    return unit
+
+
+def stall_next_step(emu):
+    """Make the unit's next loop step hang for ever (raises Stall): it never
+    returns to the loop, so only the watchdog gets the unit out."""
+    unit = emu.unit
+    real = unit.step
+
+    def stuck():
+        unit.step = real
+        raise Stall("main loop stuck")
+
+    unit.step = stuck
+
+
+class Watchdog:
+    """Runs an EmulatedUnit's loop with the board watchdog enforced.
+
+    A step that feeds the watchdog may sleep until the next deadline (on a
+    board the loop wakes every second and feeds again while healthy).  A step
+    whose health checks fail does not feed: the loop goes on waking every
+    second, and when timeout_ms pass without a feed the watchdog resets the
+    unit.  A stalled step (Stall) never returns: the watchdog resets the unit
+    timeout_ms after the last feed.  Each reset reboots through reboot()
+    with cause "watchdog" and a fresh health monitor from make_health()."""
+
+    def __init__(self, emu, timeout_ms=WDT_TIMEOUT_MS, make_health=None, make_store=None):
+        self.emu = emu
+        self.timeout_ms = timeout_ms
+        self.make_health = make_health
+        self.make_store = make_store
+        self.resets = []  # [(elapsed_ms, reason, unfed_since_ms)]
+        self.unfed_steps = 0
+        self.unfed_since = -1  # first step since the last feed that did not feed
+        if make_health is not None and emu.unit.health is None:
+            emu.unit.health = make_health()
+
+    def _bite(self, reason):
+        board = self.emu.board
+        clk = board.clock
+        fire = board.wdt_last_feed_ms + self.timeout_ms
+        if clk.elapsed_ms < fire:
+            clk.advance(fire - clk.elapsed_ms)
+        self.resets.append((clk.elapsed_ms, reason, self.unfed_since))
+        self.unfed_since = -1
+        reboot(self.emu, "watchdog", store=self.make_store() if self.make_store else None,
+               health=self.make_health() if self.make_health else None)
+
+    def _jump(self, limit_ms):
+        # emulator.board.EmulatedUnit.step_fast's jump: to the next deadline
+        # (or EEG block), at most limit_ms ahead
+        emu = self.emu
+        eng = emu.unit.engine
+        jump = limit_ms
+        d = eng.next_deadline
+        if d >= 0:
+            to_deadline = (d - eng.now()) * 1000 - eng.clock._ms
+            jump = min(jump, max(to_deadline, 0))
+        if emu.board.eeg_source is not None:
+            jump = min(jump, 2000)
+        if jump <= 0:
+            jump = min(limit_ms, 1) if limit_ms > 0 else 0
+        return jump
+
+    def step(self, limit_ms):
+        """One loop iteration, then sleep: to the next deadline when the step
+        fed the watchdog, else one second (a board wakes every second)."""
+        emu = self.emu
+        board = emu.board
+        feeds = board.wdt_feeds
+        try:
+            emu.unit.step()
+        except Stall as e:
+            self.unfed_since = board.clock.elapsed_ms
+            self._bite(str(e))
+            return
+        fed = board.wdt_feeds > feeds
+        board.clock.advance(self._jump(limit_ms if fed else min(limit_ms, 1000)))
+        if fed:
+            board.wdt_last_feed_ms = board.clock.elapsed_ms  # fed at every wake-up while asleep
+            self.unfed_since = -1
+        else:
+            self.unfed_steps += 1
+            if self.unfed_since < 0:
+                self.unfed_since = board.clock.elapsed_ms
+            if board.clock.elapsed_ms - board.wdt_last_feed_ms >= self.timeout_ms:
+                h = emu.unit.health
+                self._bite(getattr(h, "last_reason", None) or "watchdog not fed")
+
+    def run_until(self, elapsed_ms):
+        emu = self.emu
+        while emu.now_ms < elapsed_ms:
+            self.step(elapsed_ms - emu.now_ms)

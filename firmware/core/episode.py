@@ -179,7 +179,7 @@ def _check(st, ev):
     t = ev["t"]
     if t < st.t:
         _fail(ev, "earlier than the episode time %d (events must be in time order)" % st.t)
-    if st.closed and kind not in ("note", "power_up", "alarm"):
+    if st.closed and kind not in ("note", "power_up", "alarm", "maint"):
         _fail(ev, "the episode has ended")
     if not st.started and kind in ("stop", "recur", "recovered", "dose", "infusion", "wean", "end"):
         _fail(ev, "no seizure onset has been logged")
@@ -372,7 +372,7 @@ def _effect(st, ev, assess):
     elif kind == "end":
         st.closed = True
         st.active = False
-    # "note": recorded only.
+    # "note" and "maint": recorded only.
 
 
 def apply(st, ev, assess=None):

@@ -253,6 +253,8 @@ class EventLog:
         Cuts a torn tail (reported in .cut_bytes), skips damaged regions
         (reported in .skipped).  Never raises for bad content; raises OSError
         only if the flash itself fails."""
+        if self.hal.fs_size(self.tmp_name) >= 0:
+            self.hal.fs_remove(self.tmp_name)  # left by an interrupted recovery or clear()
         events = []
         state = [0, 0]  # last seq, cleared_at
 
@@ -304,7 +306,7 @@ class EventLog:
     def records(self, from_seq=0):
         """(seq, event) for every stored event with seq >= from_seq (export).
         Reads the file; the order and content are those load() replays."""
-        out = []
+        out = []  # type: list
 
         def visit(kind, seq, payload):
             if kind == KIND_META:

@@ -41,6 +41,12 @@ Types and their fields (besides type, t):
   note       text (str, at most NOTE_MAX characters).
   power_up   rtc (bool): whether the wall clock was set at start-up.
   end        episode closed by staff.
+  maint      action (one of MAINT_ACTIONS); optional detail (str, at most
+             NOTE_MAX characters).  The security record of the serial link
+             (protocol.py, auth.py): every login attempt, lock-out, logout
+             and maintenance change (clock set, drug library installed or
+             refused, settings, REPL unlocked).  Recorded only: it never
+             changes the episode state.
 
 `validate(ev)` checks one event on its own and raises ValueError naming the
 problem.  Checks that need the episode so far (order, a stop without a running
@@ -56,6 +62,8 @@ INFUSION_ACTIONS = ("start", "change", "stop")
 WEAN_ACTIONS = ("start", "stop")
 ALARM_ACTIONS = ("raise", "clear", "ack", "pause")
 NOTE_MAX = 200
+MAINT_ACTIONS = ("login", "login_fail", "locked", "logout", "clock", "druglib", "druglib_refused",
+                 "settings", "clear_log", "repl")
 NAME_MAX = 32
 WEIGHT_MIN_G = 300  # smallest preterm neonate; anything below is an entry error
 WEIGHT_MAX_G = 350000
@@ -68,7 +76,7 @@ DOSE_META_INT = ("rate_ng_per_kg_h",)
 DOSE_KINDS = ("bolus", "infusion")
 
 TYPES = ("onset", "stop", "recur", "recovered", "dose", "infusion", "wean", "eeg",
-         "weight", "flag", "alarm", "note", "power_up", "end")
+         "weight", "flag", "alarm", "note", "power_up", "end", "maint")
 
 # Allowed keys per type (besides "type" and "t"), and which are required.
 _FIELDS = {
@@ -87,6 +95,7 @@ _FIELDS = {
     "note": (("text",), ()),
     "power_up": (("rtc",), ()),
     "end": ((), ()),
+    "maint": (("action",), ("detail",)),
 }
 
 
@@ -192,6 +201,10 @@ def validate(ev):
         _str(ev, "text", None, NOTE_MAX)
     elif kind == "power_up":
         _bool(ev, "rtc")
+    elif kind == "maint":
+        _str(ev, "action", MAINT_ACTIONS)
+        if "detail" in ev:
+            _str(ev, "detail", None, NOTE_MAX)
     return ev
 
 
@@ -264,3 +277,10 @@ def power_up(t, rtc):
 
 def end(t):
     return validate({"type": "end", "t": t})
+
+
+def maint(t, action, detail=None):
+    ev = {"type": "maint", "t": t, "action": action}
+    if detail:
+        ev["detail"] = detail[:NOTE_MAX]
+    return validate(ev)

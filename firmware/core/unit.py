@@ -17,6 +17,7 @@ from . import engine as _engine
 from . import episode as _episode
 from . import events as _events
 from . import hal as _hal
+from . import ui as _ui
 from . import units as _units
 
 try:
@@ -74,8 +75,6 @@ class Unit:
         self._led = -1
         self.eeg = {"attached": False, "seizure": False, "bsr_percent": 0, "burden_percent": 0, "se": False,
                     "bs": False, "bsr_trend": []}  # type: dict
-        from . import ui as _ui  # late: ui needs the finished unit
-
         self.ui = _ui.Ui(self)
 
     # ------------------------------------------------------------ plumbing

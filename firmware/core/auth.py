@@ -1,0 +1,246 @@
+# Maintenance authentication: HMAC-SHA256 challenge-response with a per-unit key.
+#
+#   host: CHALLENGE               unit: OK nonce=<32 hex>     (16 fresh random bytes)
+#   host: LOGIN mac=<64 hex>      mac = HMAC-SHA256(key, "statim-login:" + unit_id + ":" + nonce_hex)
+#   unit: OK session ttl=600      (or ERR DENIED / ERR LOCKED)
+#
+# A nonce answers one LOGIN only and expires after NONCE_TTL_S.  After
+# MAX_FAILURES failed logins in a row the unit refuses CHALLENGE and LOGIN
+# for a back-off that doubles with each further failure (LOCKOUT_BASE_S,
+# capped at LOCKOUT_MAX_S).  Every login attempt is logged as a `maint`
+# event; at power-up the failure count and lock-out are rebuilt from those
+# events, so a power cycle does not reset them.  A session ends on LOGOUT, on
+# SESSION_IDLE_S without a maintenance request, or on reboot.
+#
+# Drug library updates carry their own tag: HMAC-SHA256(key,
+# "statim-druglib:" + sha256_hex(library bytes)), checked before anything is
+# installed, so a library can only come from someone holding this unit's key.
+# docs/security.md is the threat model.
+
+try:
+    import hashlib as _hashlib
+
+    _sha = getattr(_hashlib, "sha256", None)
+except ImportError:  # pragma: no cover - minimal ports
+    _sha = None
+
+MAX_FAILURES = 5
+LOCKOUT_BASE_S = 60
+LOCKOUT_MAX_S = 3600
+NONCE_TTL_S = 60
+SESSION_IDLE_S = 600
+NONCE_BYTES = 16
+LOGIN_LABEL = "statim-login:"
+DRUGLIB_LABEL = "statim-druglib:"
+
+# maint event actions (events.MAINT_ACTIONS lists them all)
+LOGIN_OK = "login"
+LOGIN_FAIL = "login_fail"
+LOCKED = "locked"
+LOGOUT = "logout"
+
+
+def sha256(data):
+    if _sha is not None:
+        return _sha(data).digest()
+    from .sha256_fallback import sha256_digest
+
+    return sha256_digest(bytes(data))
+
+
+def hexlify(b):
+    out = []
+    for x in b:
+        out.append("0123456789abcdef"[x >> 4] + "0123456789abcdef"[x & 15])
+    return "".join(out)
+
+
+def unhex(s):
+    """bytes from a hex string, or None if it is not one."""
+    if not isinstance(s, str) or len(s) % 2:
+        return None
+    out = bytearray(len(s) // 2)
+    i = 0
+    while i < len(s):
+        hi = "0123456789abcdef".find(s[i].lower())
+        lo = "0123456789abcdef".find(s[i + 1].lower())
+        if hi < 0 or lo < 0:
+            return None
+        out[i // 2] = (hi << 4) | lo
+        i += 2
+    return bytes(out)
+
+
+def hmac_sha256(key, msg):
+    """RFC 2104 HMAC with SHA-256 (hashlib has no hmac module on MicroPython)."""
+    if len(key) > 64:
+        key = sha256(key)
+    k = bytearray(64)
+    k[: len(key)] = key
+    ipad = bytearray(64)
+    opad = bytearray(64)
+    for i in range(64):
+        ipad[i] = k[i] ^ 0x36
+        opad[i] = k[i] ^ 0x5C
+    inner = sha256(bytes(ipad) + bytes(msg))
+    return sha256(bytes(opad) + inner)
+
+
+def equal(a, b):
+    """Constant-time comparison of two byte strings."""
+    if len(a) != len(b):
+        return False
+    d = 0
+    for i in range(len(a)):
+        d |= a[i] ^ b[i]
+    return d == 0
+
+
+def login_mac(key, unit_id, nonce_hex):
+    return hmac_sha256(key, (LOGIN_LABEL + unit_id + ":" + nonce_hex).encode())
+
+
+def druglib_tag(key, data):
+    return hmac_sha256(key, (DRUGLIB_LABEL + hexlify(sha256(data))).encode())
+
+
+def backoff_s(failures):
+    """Lock-out after `failures` consecutive failures (0 below MAX_FAILURES)."""
+    if failures < MAX_FAILURES:
+        return 0
+    s = LOCKOUT_BASE_S
+    n = failures - MAX_FAILURES
+    while n > 0 and s < LOCKOUT_MAX_S:
+        s *= 2
+        n -= 1
+    return s if s < LOCKOUT_MAX_S else LOCKOUT_MAX_S
+
+
+class AuthError(Exception):
+    def __init__(self, code, message):
+        Exception.__init__(self, message)
+        self.code = code
+        self.message = message
+
+
+class Auth:
+    """Session state for one link.
+
+    key: bytes (None: no key provisioned, maintenance impossible);
+    now(): seconds (the unit's episode clock); rand(n): n random bytes;
+    log(action, detail): writes a maint event."""
+
+    def __init__(self, key, unit_id, now, rand, log):
+        self.key = key
+        self.unit_id = unit_id
+        self.now = now
+        self.rand = rand
+        self.log = log
+        self.nonce = None
+        self.nonce_t = 0
+        self.session = False
+        self.session_t = 0
+        self.failures = 0
+        self.last_fail_t = 0
+        self.refused = 0  # attempts refused while locked out (counted, logged once)
+        self._locked_logged = False
+        self._counter = 0
+
+    def restore(self, events):
+        """Rebuild the failure count from the log (power-up)."""
+        for ev in events:
+            if ev.get("type") != "maint":
+                continue
+            a = ev.get("action")
+            if a == LOGIN_OK:
+                self.failures = 0
+            elif a == LOGIN_FAIL:
+                self.failures += 1
+                self.last_fail_t = ev["t"]
+
+    def locked_for(self):
+        """Seconds of lock-out left (0: not locked)."""
+        b = backoff_s(self.failures)
+        if not b:
+            return 0
+        left = self.last_fail_t + b - self.now()
+        return left if left > 0 else 0
+
+    def _check_lock(self):
+        left = self.locked_for()
+        if left:
+            self.refused += 1
+            if not self._locked_logged:
+                self._locked_logged = True
+                self.log(LOCKED, "%d failed logins: locked for %d s" % (self.failures, left))
+            raise AuthError("LOCKED", "too many failed logins: try again in %d s" % left)
+        self._locked_logged = False
+
+    def challenge(self):
+        if self.key is None:
+            raise AuthError("NOKEY", "no maintenance key is provisioned on this unit")
+        self._check_lock()
+        self._counter += 1
+        seed = self.rand(NONCE_BYTES) + ("%d:%d" % (self._counter, self.now())).encode()
+        self.nonce = hexlify(sha256(seed)[:NONCE_BYTES])
+        self.nonce_t = self.now()
+        return self.nonce
+
+    def login(self, mac_hex):
+        if self.key is None:
+            raise AuthError("NOKEY", "no maintenance key is provisioned on this unit")
+        self._check_lock()
+        nonce = self.nonce
+        self.nonce = None  # one answer per challenge, right or wrong
+        why = None
+        if nonce is None:
+            why = "no challenge outstanding"
+        elif self.now() - self.nonce_t > NONCE_TTL_S:
+            why = "challenge expired"
+        else:
+            mac = unhex(mac_hex)
+            if mac is None or not equal(mac, login_mac(self.key, self.unit_id, nonce)):
+                why = "wrong response"
+        if why is not None:
+            self.failures += 1
+            self.last_fail_t = self.now()
+            self.session = False
+            extra = ""
+            if self.refused:
+                extra = "; %d attempts refused while locked" % self.refused
+                self.refused = 0
+            self.log(LOGIN_FAIL, "%s (failure %d)%s" % (why, self.failures, extra))
+            left = backoff_s(self.failures)
+            if left:
+                raise AuthError("LOCKED", "login failed: %s; locked for %d s" % (why, left))
+            raise AuthError("DENIED", "login failed: %s (%d of %d before lock-out)" % (
+                why, self.failures, MAX_FAILURES))
+        self.failures = 0
+        self.session = True
+        self.session_t = self.now()
+        extra = ""
+        if self.refused:
+            extra = " (%d attempts refused while locked)" % self.refused
+            self.refused = 0
+        self.log(LOGIN_OK, "session opened" + extra)
+        return SESSION_IDLE_S
+
+    def logout(self, why="logout"):
+        if self.session:
+            self.session = False
+            self.log(LOGOUT, why)
+
+    def authorized(self):
+        if not self.session:
+            return False
+        if self.now() - self.session_t > SESSION_IDLE_S:
+            self.logout("session idle for more than %d s" % SESSION_IDLE_S)
+            return False
+        self.session_t = self.now()
+        return True
+
+    def check_druglib_tag(self, data, tag_hex):
+        if self.key is None:
+            return False
+        tag = unhex(tag_hex)
+        return tag is not None and equal(tag, druglib_tag(self.key, data))

@@ -1,0 +1,726 @@
+# The serial link, device side: line frames in, exactly one reply out.
+#
+#   link = Link(unit, hal, key=None, rand=None, repl=None)
+#   unit.link = link          # Unit.step() calls link.poll() every iteration
+#
+# poll() never blocks: it reads what the HAL's UART has (into a preallocated
+# buffer), assembles lines in a preallocated MAX_LINE buffer, and answers at
+# most MAX_LINES_PER_POLL complete lines per call, so a flood cannot starve
+# the main loop.  Each request line gets exactly one reply line; rejected
+# frames (bad CRC, too long, binary, malformed) change nothing, get an ERR
+# (rate-limited: beyond the budget they are dropped) and are counted in
+# `stats`.  Events the unit logs are sent as unsolicited `! EVT` lines, stage
+# changes as `! STAGE` lines.  Requests that change the record are idempotent
+# by id: the last CACHE ids and their replies are remembered, and a retry gets
+# the first reply again without logging anything.
+#
+# Maintenance commands (clock, drug library put, settings, log clear, REPL)
+# need a session opened by HMAC-SHA256 challenge-response (auth.py).  Bedside
+# commands need none.  docs/protocol.md is the contract in prose; frames.py
+# has the grammar.
+import binascii
+import json
+
+from . import auth as _auth
+from . import clock as _clock
+from . import druglib as _druglib
+from . import episode as _episode
+from . import events as _events
+from . import frames as _f
+
+PROTOCOL_VERSION = 1
+MAX_LINES_PER_POLL = 8
+CACHE = 16  # idempotency: request ids remembered with their replies
+PARTIAL_TIMEOUT_MS = 2000  # a line with no newline after this long is dropped
+ERR_BUDGET = 8  # error replies to unparseable frames: burst size ...
+ERR_REFILL_MS = 250  # ... and one more per this many ms
+DL_CHUNK = 576  # drug library transfer chunk (raw bytes; 768 in base64)
+MAX_LIBRARY = 65536
+LOG_PAGE_MAX = 32
+FLASH_LIBRARY = "druglib.json"
+SETTING_KEYS = ("se_type", "reference", "age_group")
+_LIMIT = _f.MAX_LINE - 8  # body budget: " *XXXX" trailer
+
+# command word -> (handler name, flags, argument names in positional order)
+_MUT = 1  # changes the record or the unit: cached by id for idempotent retries
+_MAINT = 2  # needs an authenticated session
+_DOSE_ARGS = ("drug", "route", "dose", "rate", "over", "duration")
+COMMANDS = {
+    "HELLO": ("hello", 0, ("proto",)),
+    "PING": ("ping", 0, ()),
+    "STATUS": ("status", 0, ()),
+    "STATS": ("stats", 0, ()),
+    "ONSET": ("onset", _MUT, ("type", "at")),
+    "STOP": ("stop", _MUT, ()),
+    "RECUR": ("recur", _MUT, ()),
+    "RECOVERED": ("recovered", _MUT, ()),
+    "WEIGHT": ("weight", _MUT, ("value",)),
+    "CHECK": ("check", 0, _DOSE_ARGS),
+    "DOSE": ("dose", _MUT, _DOSE_ARGS + ("override",)),
+    "ACK": ("ack", _MUT, ("alarm",)),
+    "PAUSE": ("pause", _MUT, ()),
+    "NOTE": ("note", _MUT, ("text",)),
+    "FLAG": ("flag", _MUT, ("name", "value")),
+    "INFUSION": ("infusion", _MUT, ("action", "drug", "rate")),
+    "WEAN": ("wean", _MUT, ("action",)),
+    "LOG": ("log", 0, ("from", "max")),
+    "DLGET": ("dlget", 0, ("off",)),
+    "CHALLENGE": ("challenge", 0, ()),
+    "LOGIN": ("login", _MUT, ("mac",)),
+    "LOGOUT": ("logout", 0, ()),
+    "SETTINGS": ("settings", _MUT, SETTING_KEYS),  # read: bedside; change: maintenance
+    "CLOCK": ("clock", _MUT | _MAINT, ("unix",)),
+    "DLPUT": ("dlput", _MUT | _MAINT, ("size", "sha256")),
+    "DLDATA": ("dldata", _MUT | _MAINT, ("off", "data")),
+    "DLCOMMIT": ("dlcommit", _MUT | _MAINT, ("tag",)),
+    "DLABORT": ("dlabort", _MAINT, ()),
+    "CLEARLOG": ("clearlog", _MUT | _MAINT, ("confirm",)),
+    "REPL": ("repl", _MAINT, ()),
+}
+
+
+class LinkError(Exception):
+    def __init__(self, code, message):
+        Exception.__init__(self, message)
+        self.code = code
+        self.message = message
+
+
+def _args_error(msg):
+    return LinkError(_f.E_ARGS, msg)
+
+
+def _int_arg(args, key, lo=None, hi=None, default=None):
+    v = args.get(key)
+    if v is None:
+        if default is None:
+            raise _args_error("%s is required" % key)
+        return default
+    neg = v.startswith("-")
+    digits = v[1:] if neg else v
+    if not digits or len(digits) > 12:
+        raise _args_error("%s must be an integer, got %r" % (key, v))
+    for ch in digits:
+        if ch < "0" or ch > "9":
+            raise _args_error("%s must be an integer, got %r" % (key, v))
+    n = int(digits)
+    if neg:
+        n = -n
+    if (lo is not None and n < lo) or (hi is not None and n > hi):
+        raise _args_error("%s must be in %s..%s, got %d" % (key, lo, hi, n))
+    return n
+
+
+def _bool_arg(args, key):
+    v = args.get(key, "").lower()
+    if v in ("1", "true", "yes", "on"):
+        return True
+    if v in ("0", "false", "no", "off"):
+        return False
+    raise _args_error("%s must be 1 or 0, got %r" % (key, v))
+
+
+def _req(args, key):
+    v = args.get(key)
+    if v is None or v == "":
+        raise _args_error("%s is required" % key)
+    return v
+
+
+def _clean(text, limit):
+    """Printable ASCII, at most limit characters (for ERR messages)."""
+    out = []
+    for ch in str(text):
+        out.append(ch if " " <= ch <= "~" else "?")
+        if len(out) >= limit:
+            break
+    return "".join(out)
+
+
+def dumps(obj):
+    return _f.ascii_json(json.dumps(obj, separators=(",", ":")))
+
+
+def _fit(obj, limit, drop=()):
+    """Compact JSON of obj within limit characters, dropping keys in `drop`
+    (then trimming list values) until it fits."""
+    text = dumps(obj)
+    for key in drop:
+        if len(text) <= limit:
+            return text
+        if key in obj:
+            obj = dict(obj)
+            del obj[key]
+            text = dumps(obj)
+    while len(text) > limit:
+        biggest = None
+        for key in obj:
+            if isinstance(obj[key], list) and obj[key] and (biggest is None or len(obj[key]) > len(obj[biggest])):
+                biggest = key
+        if biggest is None:
+            raise LinkError(_f.E_INTERNAL, "reply does not fit in a line")
+        obj = dict(obj)
+        obj[biggest] = obj[biggest][:-1]
+        text = dumps(obj)
+    return text
+
+
+def _rand_default(n):
+    try:
+        import os
+
+        return os.urandom(n)
+    except Exception:  # no RNG on this port: the nonce still mixes a counter and the clock
+        return bytes(n)
+
+
+class Link:
+    def __init__(self, unit, hal, key=None, rand=None, repl=None):
+        self.unit = unit
+        self.hal = hal
+        self.repl = repl  # object with start(write), feed(data), .active; None: no REPL
+        self.repl_active = False
+        self._rx = bytearray(64)
+        self._rx_n = 0
+        self._rx_i = 0
+        self._line = bytearray(_f.MAX_LINE)
+        self._n = 0
+        self._over = False
+        self._last_rx = hal.ticks_ms()
+        self._err_tokens = ERR_BUDGET
+        self._err_t = self._last_rx
+        self._ids = [None] * CACHE
+        self._sigs = [0] * CACHE
+        self._replies = [b""] * CACHE
+        self._cache_i = 0
+        self.stats = {"lines": 0, "ok": 0, "err": 0, "crc": 0, "frame": 0, "binary": 0, "toolong": 0,
+                      "partial": 0, "control": 0, "retries": 0, "dropped": 0, "events": 0}
+        if rand is None:
+            rand = getattr(hal, "random_bytes", None) or _rand_default
+        self.auth = _auth.Auth(key, unit.config["unit_id"], unit.now, rand, self._log_maint)
+        self.auth.restore(unit.events)
+        self._dl_in = None  # bytearray being received
+        self._dl_got = 0
+        self._dl_sha = None
+        self._dl_out = None  # (sha256, bytes) of the library served by DLGET
+        self._stage = unit.state.stage
+        unit.listeners.append(self._on_event)
+
+    # ------------------------------------------------------------ output
+    def _send(self, body):
+        self.hal.uart_write(_f.seal(body))
+
+    def _on_event(self, ev):
+        if self.repl_active:
+            return
+        evs = self.unit.events
+        seq = len(evs) - 1
+        if seq < 0 or evs[seq] is not ev:
+            seq = self._seq(ev)
+        self.stats["events"] += 1
+        self._send("! EVT %d %s" % (seq, self._event_json(ev, _LIMIT - 20)))
+        self._check_stage()
+
+    def _event_json(self, ev, limit):
+        text = dumps(ev)
+        if len(text) <= limit:
+            return text
+        ev = dict(ev)  # only a note or detail can be this long: shorten it, say so
+        for key in ("text", "detail"):
+            if key in ev:
+                ev[key] = ev[key][:40]
+        ev["truncated"] = True
+        return dumps(ev)
+
+    def _check_stage(self):
+        st = self.unit.state.stage
+        if st != self._stage:
+            self._stage = st
+            self._send("! STAGE %s t=%d" % (_episode.STAGES[st], self.unit.state.t))
+
+    def _seq(self, ev):
+        evs = self.unit.events
+        i = len(evs) - 1
+        while i >= 0:
+            if evs[i] is ev:
+                return i
+            i -= 1
+        return -1
+
+    # ------------------------------------------------------------ input
+    def poll(self):
+        """Read and answer what has arrived; returns the number of lines handled."""
+        hal = self.hal
+        if self.repl_active:
+            self._poll_repl()
+            return 0
+        handled = 0
+        rx = self._rx
+        line = self._line
+        while handled < MAX_LINES_PER_POLL:
+            if self._rx_i >= self._rx_n:
+                self._rx_i = 0
+                self._rx_n = hal.uart_readinto(rx)
+                if not self._rx_n:
+                    break
+                self._last_rx = hal.ticks_ms()
+            i = self._rx_i
+            n = self._rx_n
+            while i < n:
+                b = rx[i]
+                i += 1
+                if b == 10:
+                    self._rx_i = i
+                    self._end_line()
+                    handled += 1
+                    if self.repl_active:  # the rest of the chunk is the REPL's
+                        if i < n:
+                            self.repl.feed(bytes(rx[i:n]))
+                        self._rx_i = self._rx_n = 0
+                        return handled
+                    break
+                if b == 13:
+                    continue
+                if b < 0x20:
+                    # Ctrl-C, Ctrl-A, ...: cancel the partial line (resync)
+                    self.stats["control"] += 1
+                    if self._n:
+                        self.stats["partial"] += 1
+                    self._n = 0
+                    self._over = False
+                    continue
+                if self._n < _f.MAX_LINE:
+                    line[self._n] = b
+                    self._n += 1
+                else:
+                    self._over = True
+            else:
+                self._rx_i = i
+        if self._n and _clock.ticks_diff(hal.ticks_ms(), self._last_rx) > PARTIAL_TIMEOUT_MS:
+            self.stats["partial"] += 1  # half a frame and then silence: drop it
+            self._n = 0
+            self._over = False
+        self._check_stage()
+        return handled
+
+    def _poll_repl(self):
+        rx = self._rx
+        n = self.hal.uart_readinto(rx)
+        while n and self.repl_active:
+            self.repl.feed(bytes(rx[:n]))
+            if not self.repl.active:
+                break
+            n = self.hal.uart_readinto(rx)
+        if not self.repl.active:
+            self.repl_active = False
+            self._n = 0
+            self._over = False
+            self.auth.logout("REPL closed")
+
+    def _junk(self, rid, code, message):
+        """ERR for a frame we could not parse, within the error budget."""
+        now = self.hal.ticks_ms()
+        gained = _clock.ticks_diff(now, self._err_t) // ERR_REFILL_MS
+        if gained > 0:
+            self._err_tokens = min(ERR_BUDGET, self._err_tokens + gained)
+            self._err_t = now
+        if self._err_tokens <= 0:
+            self.stats["dropped"] += 1
+            return
+        self._err_tokens -= 1
+        self.stats["err"] += 1
+        self._send("%s ERR %s %s" % (rid, code, message))
+
+    def _end_line(self):
+        n = self._n
+        over = self._over
+        self._n = 0
+        self._over = False
+        if n == 0 and not over:
+            return  # empty line: keep-alive
+        self.stats["lines"] += 1
+        if over:
+            self.stats["toolong"] += 1
+            self._junk(_f.id_of(self._line, n), _f.E_TOOLONG, "line longer than %d bytes" % _f.MAX_LINE)
+            return
+        try:
+            body = _f.unseal(self._line, n)
+        except _f.FrameError as e:
+            self.stats[e.code.lower() if e.code in (_f.E_CRC, _f.E_BINARY) else "frame"] += 1
+            self._junk("-", e.code, e.message)
+            return
+        try:
+            rid, word, args, pos = _f.parse_request(body)
+        except _f.FrameError as e:
+            self.stats["frame"] += 1
+            rid = _f.id_of(self._line, n)
+            self._reply(rid, None, e.code, e.message)
+            return
+        self._handle(rid, word, args, pos, body)
+
+    # ------------------------------------------------------------ dispatch
+    def _cached(self, rid):
+        i = 0
+        while i < CACHE:
+            if self._ids[i] == rid:
+                return i
+            i += 1
+        return -1
+
+    def _reply(self, rid, data, code=None, message=None, cache_sig=-1):
+        if code is None:
+            body = rid + " OK" + (" " + data if data else "")
+            if len(body) > _LIMIT:
+                code = _f.E_INTERNAL
+                message = "reply too long"
+            else:
+                self.stats["ok"] += 1
+        if code is not None:
+            self.stats["err"] += 1
+            body = "%s ERR %s %s" % (rid, code, _clean(message, _LIMIT - len(rid) - len(code) - 6))
+        frame = _f.seal(body)
+        if cache_sig >= 0:
+            k = self._cache_i
+            self._ids[k] = rid
+            self._sigs[k] = cache_sig
+            self._replies[k] = frame
+            self._cache_i = (k + 1) % CACHE
+        self.hal.uart_write(frame)
+
+    def _handle(self, rid, word, args, pos, body):
+        sig = _f.crc16(body, len(rid))
+        k = self._cached(rid)
+        if k >= 0:
+            if self._sigs[k] == sig:
+                self.stats["retries"] += 1
+                self.hal.uart_write(self._replies[k])
+            else:
+                self._reply(rid, None, _f.E_IDREUSE, "id %s was used for a different request; use a new id" % rid)
+            return
+        spec = COMMANDS.get(word)
+        if spec is None:
+            self._reply(rid, None, _f.E_UNKNOWN, "unknown command %s (try HELLO)" % _clean(word, 16))
+            return
+        name, flags, names = spec
+        cache = sig if flags & _MUT else -1
+        try:
+            if len(pos) > len(names):
+                raise _args_error("%s takes at most %d positional arguments" % (word, len(names)))
+            i = 0
+            for v in pos:
+                if names[i] in args:
+                    raise _args_error("argument %s given twice" % names[i])
+                args[names[i]] = v
+                i += 1
+            for key in args:
+                if key not in names:
+                    raise _args_error("%s does not take %s (takes: %s)" % (word, key, " ".join(names) or "nothing"))
+            if flags & _MAINT and not self._authorized():
+                raise LinkError(_f.E_AUTH, "%s is a maintenance command: log in first (CHALLENGE, LOGIN)" % word)
+            data = getattr(self, "_cmd_" + name)(args)
+        except LinkError as e:
+            self._reply(rid, None, e.code, e.message, cache)
+            return
+        except _auth.AuthError as e:
+            self._reply(rid, None, e.code, e.message, cache)
+            return
+        except ValueError as e:
+            self._reply(rid, None, _f.E_REFUSED, str(e), cache)
+            return
+        except Exception as e:  # a bug: say so; handlers change nothing before they can fail
+            self._reply(rid, None, _f.E_INTERNAL, "%s: %s" % (type(e).__name__, e), cache)
+            return
+        self._reply(rid, data, None, None, cache)
+        if name == "repl":
+            self.repl_active = True
+            self.repl.start(self.hal.uart_write)
+
+    def _authorized(self):
+        return self.auth.authorized()
+
+    def _log_maint(self, action, detail=None):
+        return self.unit.engine.append(_events.maint(self.unit.now(), action, detail))
+
+    def _seq_reply(self, ev):
+        return "seq=%d t=%d" % (self._seq(ev), ev["t"])
+
+    # ------------------------------------------------------------ bedside commands
+    def _cmd_hello(self, args):
+        if "proto" in args and _int_arg(args, "proto", 0, 1000) != PROTOCOL_VERSION:
+            raise LinkError(_f.E_PROTO, "this unit speaks protocol %d" % PROTOCOL_VERSION)
+        from .unit import FIRMWARE_VERSION
+
+        lib = self.unit.library
+        return _f.kv((("proto", PROTOCOL_VERSION), ("unit", self.unit.config["unit_id"]),
+                      ("fw", FIRMWARE_VERSION), ("druglib", lib.version or "none"),
+                      ("druglib_sha256", lib.sha256 or "none"), ("druglib_ok", 1 if lib.verified else 0),
+                      ("maxline", _f.MAX_LINE), ("key", 0 if self.auth.key is None else 1),
+                      ("session", 1 if self.auth.session else 0), ("repl", 0 if self.repl is None else 1)))
+
+    def _cmd_ping(self, args):
+        return "t=%d" % self.unit.now()
+
+    def _cmd_status(self, args):
+        s = self.unit.status()
+        eeg = s.get("eeg")
+        if isinstance(eeg, dict) and "bsr_trend" in eeg:
+            eeg = dict(eeg)
+            del eeg["bsr_trend"]
+            s["eeg"] = eeg
+        s["session"] = self.auth.session
+        return _fit(s, _LIMIT - 40, ("eeg", "rules", "due"))
+
+    def _cmd_stats(self, args):
+        s = dict(self.stats)
+        s["auth_failures"] = self.auth.failures
+        s["locked_s"] = self.auth.locked_for()
+        return dumps(s)
+
+    def _cmd_onset(self, args):
+        at = _int_arg(args, "at", 0) if "at" in args else None
+        se_type = args.get("type")
+        if se_type is not None and se_type not in _events.SE_TYPES:
+            raise _args_error("type must be one of %s" % ", ".join(_events.SE_TYPES))
+        return self._seq_reply(self.unit.onset(se_type, at))
+
+    def _cmd_stop(self, args):
+        return self._seq_reply(self.unit.seizure_stop())
+
+    def _cmd_recur(self, args):
+        return self._seq_reply(self.unit.seizure_recur())
+
+    def _cmd_recovered(self, args):
+        return self._seq_reply(self.unit.recovered())
+
+    def _cmd_weight(self, args):
+        ev = self.unit.set_weight(_req(args, "value"))
+        return self._seq_reply(ev) + " grams=%d" % ev["grams"]
+
+    def _dose_kw(self, args):
+        kw = {}
+        for key in ("dose", "rate", "over", "duration"):
+            if key in args:
+                kw[key] = args[key]
+        if "dose" not in kw and "rate" not in kw:
+            raise _args_error("give dose= (a bolus, e.g. \"4 mg\") or rate= (an infusion)")
+        return kw
+
+    def _verdict(self, v, seq=None):
+        out = {}
+        if seq is not None:
+            out["seq"] = seq
+        for key in ("verdict", "drug", "route", "mode", "line", "weight_g", "dose_ug", "target", "maximum",
+                    "volume_ml", "pump_ml_h", "min_minutes", "rate", "counts_as_adequate", "bzd_permille",
+                    "bzd_cumulative_permille", "second_line_adequate", "library_version", "messages", "cautions"):
+            val = v.get(key)
+            if val is not None and val != [] and val != "":
+                out[key] = val
+        return _fit(out, _LIMIT - 40, ("cautions", "library_version", "bzd_cumulative_permille"))
+
+    def _cmd_check(self, args):
+        kw = self._dose_kw(args)
+        return self._verdict(self.unit.check(_req(args, "drug"), _req(args, "route"), **kw))
+
+    def _cmd_dose(self, args):
+        kw = self._dose_kw(args)
+        v = self.unit.give(_req(args, "drug"), _req(args, "route"), override=args.get("override"), **kw)
+        if v.get("logged"):
+            return self._verdict(v, self._seq(v["event"]))
+        verdict = v.get("verdict")
+        code = _f.E_HARD if verdict == "hard" else _f.E_SOFT if verdict == "soft" else _f.E_INVALID
+        msgs = v.get("messages") or []
+        raise LinkError(code, "%s: %s (not logged)" % (verdict, "; ".join(msgs) or "refused"))
+
+    def _cmd_ack(self, args):
+        evs = self.unit.ack_alarm(args.get("alarm"))
+        return "seq=%s" % ",".join([str(self._seq(e)) for e in evs])
+
+    def _cmd_pause(self, args):
+        return self._seq_reply(self.unit.pause_audio())
+
+    def _cmd_note(self, args):
+        return self._seq_reply(self.unit.note(_req(args, "text")))
+
+    def _cmd_flag(self, args):
+        return self._seq_reply(self.unit.flag(_req(args, "name"), _bool_arg(args, "value")))
+
+    def _cmd_infusion(self, args):
+        rate = _int_arg(args, "rate", 0, 100000000) if "rate" in args else None
+        return self._seq_reply(self.unit.infusion(_req(args, "action"), _req(args, "drug"), rate))
+
+    def _cmd_wean(self, args):
+        return self._seq_reply(self.unit.wean(args.get("action", "start")))
+
+    def _cmd_log(self, args):
+        evs = self.unit.events
+        total = len(evs)
+        start = _int_arg(args, "from", 0, None, 0)
+        most = _int_arg(args, "max", 1, LOG_PAGE_MAX, LOG_PAGE_MAX)
+        head = '{"from":%d,"total":%d,"next":%%d,"events":[' % (start, total)
+        budget = _LIMIT - len(head) - 48
+        parts = []
+        used = 0
+        i = start
+        while i < total and len(parts) < most:
+            text = self._event_json(evs[i], budget)
+            if parts and used + len(text) + 1 > budget:
+                break
+            parts.append(text)
+            used += len(text) + 1
+            i += 1
+        return (head % i) + ",".join(parts) + "]}"
+
+    def _library_bytes(self):
+        lib = self.unit.library
+        if self._dl_out is None or self._dl_out[0] != lib.sha256:
+            self._dl_out = (lib.sha256, dumps(lib.doc).encode())
+        return self._dl_out[1]
+
+    def _cmd_dlget(self, args):
+        data = self._library_bytes()
+        off = _int_arg(args, "off", 0, len(data), 0)
+        chunk = binascii.b2a_base64(data[off: off + DL_CHUNK]).decode().strip()
+        return _f.kv((("off", off), ("size", len(data)), ("sha256", _auth.hexlify(_auth.sha256(data))),
+                      ("data", chunk)))
+
+    # ------------------------------------------------------------ authentication
+    def _cmd_challenge(self, args):
+        return "nonce=%s unit=%s" % (self.auth.challenge(), _f.quote(self.unit.config["unit_id"]))
+
+    def _cmd_login(self, args):
+        ttl = self.auth.login(_req(args, "mac"))
+        return "session ttl=%d" % ttl
+
+    def _cmd_logout(self, args):
+        self.auth.logout()
+        self._dl_in = None
+        return ""
+
+    # ------------------------------------------------------------ maintenance
+    def _cmd_settings(self, args):
+        cfg = self.unit.config
+        if args:
+            if not self._authorized():
+                raise LinkError(_f.E_AUTH, "changing settings is a maintenance command: log in first")
+            changes = []
+            for key in args:
+                v = args[key]
+                if key == "se_type" and v not in _events.SE_TYPES:
+                    raise _args_error("se_type must be one of %s" % ", ".join(_events.SE_TYPES))
+                if key == "reference" and v not in _druglib.REFERENCES:
+                    raise _args_error("reference must be one of %s" % ", ".join(_druglib.REFERENCES))
+                if key == "age_group" and v not in _druglib.AGE_GROUPS and v != "auto":
+                    raise _args_error("age_group must be adult, child or auto")
+            for key in args:
+                v = args[key]
+                if key == "age_group" and v == "auto":
+                    v = None
+                changes.append("%s=%s" % (key, v))
+                cfg[key] = v
+            save = getattr(self.unit, "save_settings", None)
+            if save is not None:
+                save()
+            self._log_maint("settings", " ".join(changes))
+        out = {}
+        for key in ("unit_id",) + SETTING_KEYS:
+            out[key] = cfg.get(key)
+        return dumps(out)
+
+    def _cmd_clock(self, args):
+        unix = _int_arg(args, "unix", _clock.EPOCH_UNIX, 4102444800)  # 2020 .. 2100
+        before = self.hal.rtc_s()
+        self.unit.set_clock(unix)
+        self._log_maint("clock", "RTC set to %d (was %s)" % (unix, before))
+        return "unix=%d t=%d" % (unix, self.unit.now())
+
+    def _cmd_dlput(self, args):
+        size = _int_arg(args, "size", 1, MAX_LIBRARY)
+        sha = _req(args, "sha256").lower()
+        if _auth.unhex(sha) is None or len(sha) != 64:
+            raise _args_error("sha256 must be 64 hex digits")
+        self._dl_in = None
+        self._dl_in = bytearray(size)
+        self._dl_got = 0
+        self._dl_sha = sha
+        return "chunk=%d" % DL_CHUNK
+
+    def _cmd_dldata(self, args):
+        if self._dl_in is None:
+            raise LinkError(_f.E_STATE, "no drug library transfer in progress (DLPUT first)")
+        off = _int_arg(args, "off", 0, MAX_LIBRARY)
+        if off != self._dl_got:
+            raise LinkError(_f.E_STATE, "expected data at offset %d, got %d" % (self._dl_got, off))
+        try:
+            chunk = binascii.a2b_base64(_req(args, "data"))
+        except Exception:
+            raise _args_error("data is not base64")
+        if not chunk or off + len(chunk) > len(self._dl_in):
+            raise _args_error("chunk of %d bytes at %d does not fit the announced size %d" % (
+                len(chunk), off, len(self._dl_in)))
+        self._dl_in[off: off + len(chunk)] = chunk
+        self._dl_got = off + len(chunk)
+        return "got=%d" % self._dl_got
+
+    def _cmd_dlabort(self, args):
+        self._dl_in = None
+        return ""
+
+    def _cmd_dlcommit(self, args):
+        data = self._dl_in
+        if data is None:
+            raise LinkError(_f.E_STATE, "no drug library transfer in progress (DLPUT first)")
+        tag = _req(args, "tag")
+        self._dl_in = None  # one commit per transfer, right or wrong
+        if self._dl_got != len(data):
+            self._refuse_lib("incomplete: %d of %d bytes" % (self._dl_got, len(data)), _f.E_STATE)
+        data = bytes(data)
+        if _auth.hexlify(_auth.sha256(data)) != self._dl_sha:
+            self._refuse_lib("SHA-256 of the received bytes does not match DLPUT's", _f.E_REFUSED)
+        if not self.auth.check_druglib_tag(data, tag):
+            self._refuse_lib("tag is not valid for this unit's key", _f.E_TAG)
+        try:
+            text = data.decode()
+        except Exception:
+            text = None
+        if text is None:
+            self._refuse_lib("library is not UTF-8 text", _f.E_REFUSED)
+        lib = _druglib.loads(text)
+        if not lib.verified:
+            self._refuse_lib(lib.reason, _f.E_REFUSED)
+        old = self.unit.library.version
+        self.unit.replace_library(text)
+        self._store_library(data)
+        self._log_maint("druglib", "installed %s (sha256 %s), was %s" % (lib.version, lib.sha256[:16], old))
+        return _f.kv((("version", lib.version), ("sha256", lib.sha256)))
+
+    def _refuse_lib(self, why, code):
+        self._log_maint("druglib_refused", why)
+        raise LinkError(code, "drug library refused: " + why)
+
+    def _store_library(self, data):
+        hal = self.hal
+        tmp = FLASH_LIBRARY + ".tmp"
+        f = hal.fs_open(tmp, "wb")
+        try:
+            f.write(data)
+        finally:
+            f.close()
+        hal.fs_rename(tmp, FLASH_LIBRARY)
+
+    def _cmd_clearlog(self, args):
+        if args.get("confirm") != "yes":
+            raise _args_error("clearing the log needs confirm=yes")
+        clear = getattr(self.unit, "clear_log", None)
+        if clear is None:
+            raise LinkError(_f.E_UNSUPPORTED, "this firmware cannot clear the log")
+        if self.unit.state.started and not self.unit.state.closed:
+            raise LinkError(_f.E_REFUSED, "an episode is running: end it before clearing the log")
+        self._log_maint("clear_log", "log cleared by maintenance")
+        clear()
+        return ""
+
+    def _cmd_repl(self, args):
+        if self.repl is None:
+            raise LinkError(_f.E_UNSUPPORTED, "this unit has no maintenance REPL")
+        self._log_maint("repl", "REPL unlocked")
+        return "repl"
