@@ -207,7 +207,8 @@ class Runner:
             raise StepFailed("dose %s %s %s not logged: %s: %s" % (
                 d["drug"], d["route"], d["amount"], v["verdict"], "; ".join(v["messages"])))
         if v["logged"] and self.patient is not None:
-            self.patient.give(v["drug"], mg=v["dose_ug"] / 1000.0, route=v["route"], t_s=self._patient_t())
+            route = "iv" if v["route"] == "infusion" else v["route"]  # a load into the infusion line is IV
+            self.patient.give(v["drug"], mg=v["dose_ug"] / 1000.0, route=route, t_s=self._patient_t())
         self.emu.unit.step()
 
     def do_eeg(self, spec):
@@ -310,6 +311,22 @@ class Runner:
                 json.dumps(spec), ", ".join("%s(%s)" % (a[0], a[1]) for a in active) or "none"))
         if not want_active and match:
             raise StepFailed("alarm %s must not be active" % json.dumps(spec))
+
+    def do_expect_eeg(self, spec):
+        e = self.unit.eeg
+        if not e["attached"]:
+            raise StepFailed("expect-eeg: no EEG attached")
+        got = {"seizure": e["seizure"], "bs": e["bs"], "se": e["se"]}
+        for key in ("seizure", "bs", "se"):
+            if key in spec and bool(got[key]) != spec[key]:
+                raise StepFailed("expected EEG %s %s; EEG now: seizure %s, BS %s, eSE %s, BSR %d%%, burden %.0f%%" % (
+                    key, spec[key], e["seizure"], e["bs"], e["se"], e["bsr_percent"], e["burden_percent"]))
+        if "bsr_min" in spec and e["bsr_percent"] < spec["bsr_min"]:
+            raise StepFailed("expected BSR >= %g%%, got %d%%" % (spec["bsr_min"], e["bsr_percent"]))
+        if "bsr_max" in spec and e["bsr_percent"] > spec["bsr_max"]:
+            raise StepFailed("expected BSR <= %g%%, got %d%%" % (spec["bsr_max"], e["bsr_percent"]))
+        if "burden_min" in spec and e["burden_percent"] < spec["burden_min"]:
+            raise StepFailed("expected burden >= %g%%, got %.0f%%" % (spec["burden_min"], e["burden_percent"]))
 
     def do_expect_due(self, text):
         t = self.unit.now()

@@ -17,7 +17,7 @@ from emulator import runner, scenario
 from emulator.board import TICKS_NEAR_WRAP, EmulatedUnit
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SCENARIOS = sorted(glob.glob(os.path.join(REPO, "scenarios", "*.yaml")))
+SCENARIOS = sorted(glob.glob(os.path.join(REPO, "scenarios", "**", "*.yaml"), recursive=True))
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=os.path.basename)

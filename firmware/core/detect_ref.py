@@ -328,7 +328,8 @@ class DetectorRef:
             self.se = 0
             events.append((EV_SE_OFF, at, at, 0, self.burden_count))
 
-        if self.phase == 0 and not ictal and self.q == 0 and self.bad == 0:
+        # bursts of a burst-suppression pattern are not this patient's background either
+        if self.phase == 0 and not ictal and self.q == 0 and self.bad == 0 and not self.bs:
             a = amp
             cap = self.amp_clip * self.amp_base
             if a > cap:

@@ -198,6 +198,11 @@ def verify_doc(doc):
     for k in ("settings", "drugs"):
         if not isinstance(doc.get(k), dict) or not doc.get(k):
             return False, "library has no %s" % k
+    from .libcheck import shape_error
+
+    bad = shape_error(doc)
+    if bad is not None:
+        return False, "library %s is sealed but malformed: %s" % (ver, bad)
     return True, ""
 
 

@@ -168,7 +168,7 @@ def _safe(ch):
 
 def tokens(text, start=0):
     """Split text[start:] into [(key or None, value)].  Raises FrameError(E_FRAME)."""
-    out = []
+    out = []  # type: list
     i = start
     n = len(text)
     while i < n:

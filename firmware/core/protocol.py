@@ -558,7 +558,7 @@ class Link:
         most = _int_arg(args, "max", 1, LOG_PAGE_MAX, LOG_PAGE_MAX)
         head = '{"from":%d,"total":%d,"next":%%d,"events":[' % (start, total)
         budget = _LIMIT - len(head) - 48
-        parts = []
+        parts = []  # type: list
         used = 0
         i = start
         while i < total and len(parts) < most:

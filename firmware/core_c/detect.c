@@ -594,8 +594,9 @@ static void det_epoch(statim_det_state_t *s, statim_det_event_t *ev, size_t *n_e
         push(ev, n_ev, STATIM_EV_SE_OFF, at, at, 0, (int32_t)s->burden_count);
     }
 
-    /* baseline: only quiet, clean, non-seizure epochs teach it */
-    if (s->phase == 0 && !ictal && s->q == 0 && s->bad == 0) {
+    /* baseline: only quiet, clean, non-seizure epochs teach it; bursts of a
+     * burst-suppression pattern are not this patient's background either */
+    if (s->phase == 0 && !ictal && s->q == 0 && s->bad == 0 && !s->bs) {
         double a = amp, cap = s->amp_clip * s->amp_base;
         if (a > cap) a = cap;
         s->amp_base += (a < s->amp_base ? s->alpha_fall : s->alpha) * (a - s->amp_base);

@@ -1,9 +1,13 @@
-"""statim druglib: verify, hash, seal and list the drug library.
+"""statim druglib: verify, hash, seal, list and push the drug library.
 
 `verify` recomputes the SHA-256 of the canonical content and compares it with
 the library's tag (exit 0 if it matches, 1 if not).  `hash` prints the
 recomputed hash.  `seal` writes the recomputed hash into the file -- a
 maintenance step after a reviewed edit, never a way round a failed check.
+`push PORT FILE` installs a library on a unit over the serial link: it is
+verified here first, then sent in a maintenance session (HMAC-SHA256 login
+with the unit's key) with a tag made from the same key; the unit verifies the
+tag and the library again before it replaces the one in use.
 """
 import json
 import sys
@@ -30,7 +34,42 @@ def _read(path):
         return json.load(f)
 
 
+def push(args):
+    from host_tools import link as _link
+
+    if len(args.targets) != 2:
+        print("usage: statim druglib push PORT FILE [--key-file KEY]", file=sys.stderr)
+        return 2
+    port, path = args.targets
+    lib = druglib.load(path)
+    if not lib.verified:
+        print("NOT VERIFIED, not sent: %s" % lib.reason, file=sys.stderr)
+        return 1
+    with open(path, "rb") as f:
+        data = f.read()
+    key = _link.load_key(args.key_file, port)
+    if key is None:
+        print("no maintenance key: give --key-file or set %s" % _link.KEY_ENV, file=sys.stderr)
+        return 1
+    try:
+        with _link.open_link(port, timeout=args.timeout) as c:
+            hello = c.hello()
+            c.login(key)
+            try:
+                r = c.push_druglib(data, key)
+            finally:
+                c.logout()
+    except (_link.LinkError, _link.RemoteError) as e:
+        print("statim druglib push: %s" % e, file=sys.stderr)
+        return 1
+    print("unit %s now runs drug library %s (sha256 %s), was %s" % (
+        hello.get("unit"), r.get("version"), r.get("sha256"), hello.get("druglib")))
+    return 0
+
+
 def run(args):
+    if args.action == "push":
+        return push(args)
     path = args.path or druglib.default_path()
     if args.action == "seal":
         doc = _read(path)
@@ -72,8 +111,11 @@ def run(args):
 
 
 def register(sub):
-    p = sub.add_parser("druglib", help="verify, hash, seal or list the drug library")
-    p.add_argument("action", choices=["verify", "hash", "seal", "list"])
+    p = sub.add_parser("druglib", help="verify, hash, seal, list or push (to a unit) the drug library")
+    p.add_argument("action", choices=["verify", "hash", "seal", "list", "push"])
+    p.add_argument("targets", nargs="*", metavar="PORT FILE", help="push only: the unit's port and the library file")
     p.add_argument("--path", help="library file (default: firmware/core/druglib.json)")
     p.add_argument("--json", action="store_true", help="print as JSON")
+    p.add_argument("--key-file", help="push: maintenance key file (hex); default $STATIM_KEY")
+    p.add_argument("--timeout", type=float, default=2.0, help="push: seconds to wait for each reply")
     p.set_defaults(func=run)

@@ -1,0 +1,298 @@
+# HAL for a Raspberry Pi Pico (RP2040) Statim unit.  See README.md for wiring.
+#
+# - display: SSD1306 128x64 OLED on I2C0 (micropython-lib driver `ssd1306`,
+#   installed with `mpremote mip install ssd1306`)
+# - five buttons to GND (internal pull-ups), debounced in the pin IRQ
+# - buzzer on PWM, alarm light on an RGB LED (common cathode), both sequenced
+#   by one 50 ms timer so patterns keep time while the main loop sleeps
+# - machine.WDT (8 s), fed only by Unit.step() after its health checks pass
+# - storage: the board's littlefs, files under /data (flat names)
+# - host link: USB CDC serial through sys.stdin / sys.stdout, polled with
+#   select.poll; Ctrl-C is disabled in bedside mode (main.py) so the REPL
+#   cannot be entered from the wire
+#
+# Steady state allocates nothing: the IRQ and timer callbacks are bound once
+# and touch only preallocated buffers.
+import os
+import select
+import sys
+import time
+
+import framebuf
+import machine
+from machine import I2C, PWM, Pin
+from micropython import const
+
+from core import hal as _hal
+
+# wiring (GPIO numbers)
+PIN_SDA = const(4)
+PIN_SCL = const(5)
+PIN_BUZZER = const(15)
+PIN_LED_R = const(18)
+PIN_LED_G = const(19)
+PIN_LED_B = const(20)
+BUTTON_PINS = ((10, _hal.BTN_UP), (11, _hal.BTN_DOWN), (12, _hal.BTN_OK), (13, _hal.BTN_BACK),
+               (14, _hal.BTN_ALARM))
+
+DEBOUNCE_MS = const(40)
+SLOT_MS = const(50)  # buzzer / light sequencer step
+WDT_MS = const(8000)  # rp2040 maximum is about 8.3 s
+BUZZER_HZ = const(2000)
+DATA_DIR = "/data/"
+RTC_VALID_FROM = const(1577836800)  # 2020-01-01: earlier means the RTC was never set
+_WIDTH = const(128)
+_HEIGHT = const(64)
+
+# IEC 60601-1-8 style burst patterns in 50 ms slots (1 = tone on).
+_HIGH = bytearray(b"\x01\x00\x01\x00\x01\x00\x00\x00\x01\x00\x01\x00" + bytes(8) +
+                  b"\x01\x00\x01\x00\x01\x00\x00\x00\x01\x00\x01\x00" + bytes(40))
+_MEDIUM = bytearray(b"\x01\x01\x00\x00\x01\x01\x00\x00\x01\x01" + bytes(90))
+_LOW = bytearray(b"\x01\x01\x00\x00\x01\x01" + bytes(154))
+_OFF = bytearray(1)
+_PATTERNS = (_OFF, _LOW, _MEDIUM, _HIGH)  # index = hal.TONE_*
+# light colour -> (r, g, b)
+_RGB = ((0, 0, 0), (0, 1, 0), (0, 1, 1), (1, 1, 0), (1, 0, 0))  # index = hal.LED_*
+
+
+class PicoHal(_hal.Hal):
+    def __init__(self, wdt=True):
+        self._pressed = 0
+        self._last = [time.ticks_ms()] * len(BUTTON_PINS)
+        self._buttons = []
+        for i in range(len(BUTTON_PINS)):
+            gpio, bit = BUTTON_PINS[i]
+            p = Pin(gpio, Pin.IN, Pin.PULL_UP)
+            p.irq(trigger=Pin.IRQ_FALLING, handler=self._make_irq(i, bit))
+            self._buttons.append(p)
+        self._buzzer = PWM(Pin(PIN_BUZZER))
+        self._buzzer.freq(BUZZER_HZ)
+        self._buzzer.duty_u16(0)
+        self._r = Pin(PIN_LED_R, Pin.OUT, value=0)
+        self._g = Pin(PIN_LED_G, Pin.OUT, value=0)
+        self._b = Pin(PIN_LED_B, Pin.OUT, value=0)
+        self._pattern = _OFF
+        self._slot = 0
+        self._tone_on = False
+        self._colour = _hal.LED_OFF
+        self._flash = False
+        self._flash_on = True
+        self._ticks = 0
+        self._display = None
+        self._big = framebuf.FrameBuffer(bytearray(8), 8, 8, framebuf.MONO_VLSB)  # one glyph, for 2x text
+        try:
+            import ssd1306
+
+            i2c = I2C(0, scl=Pin(PIN_SCL), sda=Pin(PIN_SDA), freq=400000)
+            self._display = ssd1306.SSD1306_I2C(_WIDTH, _HEIGHT, i2c)
+        except (ImportError, OSError):
+            self._display = None  # no driver or no panel: run headless (the link still works)
+        self._screen_version = -1
+        self._rtc = machine.RTC()
+        self._poll = select.poll()
+        self._poll.register(sys.stdin, select.POLLIN)
+        self._one = bytearray(1)
+        self._stdin = sys.stdin.buffer
+        self._stdout = sys.stdout.buffer
+        try:
+            os.mkdir(DATA_DIR[:-1])
+        except OSError:
+            pass  # exists
+        self._timer = machine.Timer(-1)
+        self._timer.init(period=SLOT_MS, mode=machine.Timer.PERIODIC, callback=self._sequence)
+        self._wdt = machine.WDT(timeout=WDT_MS) if wdt else None
+        self._cause = machine.reset_cause()
+        self._maintenance_feed = None
+
+    # --- IRQ / timer callbacks (no allocation) ----------------------------
+    def _make_irq(self, i, bit):
+        def irq(pin):
+            now = time.ticks_ms()
+            if time.ticks_diff(now, self._last[i]) > DEBOUNCE_MS:
+                self._pressed |= bit
+            self._last[i] = now
+
+        return irq
+
+    def _sequence(self, timer):
+        pat = self._pattern
+        self._slot += 1
+        if self._slot >= len(pat):
+            self._slot = 0
+        on = pat[self._slot] == 1
+        if on != self._tone_on:
+            self._tone_on = on
+            self._buzzer.duty_u16(32768 if on else 0)
+        self._ticks = (self._ticks + 1) & 0xFFFF
+        if self._flash and self._ticks % 5 == 0:  # 2 Hz flashing (high priority)
+            self._flash_on = not self._flash_on
+            self._apply_led()
+
+    def _apply_led(self):
+        r, g, b = _RGB[self._colour] if (self._flash_on or not self._flash) else _RGB[0]
+        self._r.value(r)
+        self._g.value(g)
+        self._b.value(b)
+
+    # --- clock ---------------------------------------------------------------
+    def ticks_ms(self):
+        return time.ticks_ms()
+
+    def rtc_s(self):
+        t = time.time()  # rp2: seconds since 1970 from the RTC
+        return t if t >= RTC_VALID_FROM else None
+
+    def set_rtc(self, seconds):
+        tm = time.gmtime(seconds)
+        # RTC.datetime: (year, month, day, weekday, hours, minutes, seconds, subseconds)
+        self._rtc.datetime((tm[0], tm[1], tm[2], tm[6], tm[3], tm[4], tm[5], 0))
+
+    def sleep_ms(self, ms):
+        """Sleep up to ms; wake early on a button press or a byte from the host."""
+        deadline = time.ticks_add(time.ticks_ms(), ms)
+        while not self._pressed:
+            left = time.ticks_diff(deadline, time.ticks_ms())
+            if left <= 0:
+                return
+            if self._poll.poll(left if left < 20 else 20):
+                return
+
+    # --- display ---------------------------------------------------------------
+    def show(self, screen):
+        d = self._display
+        if d is None or screen.version == self._screen_version:
+            return
+        self._screen_version = screen.version
+        d.fill(0)
+        row = 0
+        while row < screen.ROWS:
+            text = screen.rows[row]
+            if row == screen.big:
+                self._text2x(d, text, row * 8)
+                row += 2
+                continue
+            if row == screen.invert:
+                d.fill_rect(0, row * 8, _WIDTH, 8, 1)
+                d.text(text, 0, row * 8, 0)
+            else:
+                d.text(text, 0, row * 8, 1)
+            row += 1
+        d.show()
+
+    def _text2x(self, d, text, y):
+        g = self._big
+        x0 = (_WIDTH - 16 * len(text)) // 2
+        if x0 < 0:
+            x0 = 0
+        for ch in text[:8]:
+            g.fill(0)
+            g.text(ch, 0, 0, 1)
+            for py in range(8):
+                for px in range(8):
+                    if g.pixel(px, py):
+                        d.fill_rect(x0 + 2 * px, y + 2 * py, 2, 2, 1)
+            x0 += 16
+
+    def show_maintenance(self):
+        d = self._display
+        if d is not None:
+            d.fill(0)
+            d.text("MAINTENANCE", 0, 0, 1)
+            d.text("REPL unlocked", 0, 16, 1)
+            d.text("not monitoring", 0, 32, 1)
+            d.text("reset to resume", 0, 48, 1)
+            d.show()
+
+    # --- buttons, buzzer, lights -------------------------------------------
+    def poll_buttons(self):
+        b = self._pressed
+        self._pressed = 0
+        return b
+
+    def set_tone(self, pattern):
+        self._pattern = _PATTERNS[pattern]
+        self._slot = 0
+
+    def set_led(self, colour, flashing):
+        self._colour = colour
+        self._flash = bool(flashing)
+        self._flash_on = True
+        self._apply_led()
+
+    # --- storage ---------------------------------------------------------------
+    def fs_open(self, name, mode):
+        return open(DATA_DIR + name, mode)
+
+    def fs_rename(self, old, new):
+        os.rename(DATA_DIR + old, DATA_DIR + new)  # littlefs: atomic replace
+
+    def fs_remove(self, name):
+        try:
+            os.remove(DATA_DIR + name)
+        except OSError:
+            pass
+
+    def fs_size(self, name):
+        try:
+            return os.stat(DATA_DIR + name)[6]
+        except OSError:
+            return -1
+
+    def read_key(self):
+        """The maintenance key (data/unit.key: hex), or None if not provisioned."""
+        try:
+            with open(DATA_DIR + "unit.key", "rb") as f:
+                text = f.read().strip()
+        except OSError:
+            return None
+        import binascii
+
+        try:
+            key = binascii.unhexlify(text)
+        except ValueError:
+            return None
+        return key if len(key) >= 16 else None
+
+    def random_bytes(self, n):
+        return os.urandom(n)  # rp2: ring-oscillator entropy
+
+    # --- UART (USB CDC) -------------------------------------------------------
+    def uart_readinto(self, buf):
+        n = 0
+        one = self._one
+        while n < len(buf) and self._poll.poll(0):
+            if not self._stdin.readinto(one):
+                break
+            buf[n] = one[0]
+            n += 1
+        return n
+
+    def uart_write(self, data):
+        self._stdout.write(data)
+
+    # --- EEG: no front end on this board ---------------------------------
+    def eeg_fs(self):
+        return 0
+
+    def eeg_readinto(self, buf):
+        return 0
+
+    # --- watchdog ------------------------------------------------------------
+    def wdt_feed(self):
+        if self._wdt is not None:
+            self._wdt.feed()
+
+    def keep_fed(self):
+        """Maintenance mode: the WDT cannot be stopped, so a timer feeds it."""
+        wdt = self._wdt
+        if wdt is not None:
+            self._maintenance_feed = machine.Timer(-1)
+            self._maintenance_feed.init(period=1000, mode=machine.Timer.PERIODIC, callback=lambda t: wdt.feed())
+
+    def reset_cause(self):
+        c = self._cause
+        if c == machine.PWRON_RESET:
+            return "power_on"
+        if c == machine.WDT_RESET:
+            return "watchdog"
+        return "soft"

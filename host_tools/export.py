@@ -1,0 +1,195 @@
+"""Exports of a unit's event log: CSV, JSON and a FHIR R4 Bundle.
+
+    rows = [(seq, event), ...]            # host_tools.link.Client.log()
+    to_json(rows, hello) / to_csv(rows) / to_fhir(rows, hello)
+
+Event times are Statim seconds (firmware/core/clock.py); exports add UTC
+ISO-8601 times.  After a power-up without a set clock (`power_up` rtc false)
+the times are marked uncertain, never silently passed off as exact.
+
+FHIR: a `collection` Bundle; each `dose` and `infusion` event becomes a
+MedicationAdministration (R4 shape: medicationCodeableConcept,
+effectiveDateTime/Period, dosage.route/dose/rateQuantity in UCUM), every
+other event an Observation (weight with LOINC 29463-7 in kg; the rest coded
+in the local system STATIM_EVENT_SYSTEM).  Resource ids are UUIDv5 of unit
+id + sequence number, so exporting twice gives the same Bundle.
+"""
+import csv
+import datetime
+import io
+import json
+import uuid
+
+from firmware.core import clock as _clock
+
+STATIM_EVENT_SYSTEM = "urn:statim:event"
+STATIM_DRUG_SYSTEM = "urn:statim:druglib"
+UCUM = "http://unitsofmeasure.org"
+LOINC = "http://loinc.org"
+_NS = uuid.UUID("6f1d8c52-3c1e-4e0a-9a57-7a1e5c1f0b11")
+
+
+def utc_iso(t):
+    unix = _clock.statim_to_unix(t)
+    return datetime.datetime.fromtimestamp(unix, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _uncertain_flags(rows):
+    """seq -> True where the clock was unset (since the last power_up rtc=false)."""
+    out = {}
+    unset = False
+    for seq, ev in rows:
+        if ev.get("type") == "power_up":
+            unset = not ev.get("rtc", True)
+        out[seq] = unset
+    return out
+
+
+def to_json(rows, hello=None):
+    flags = _uncertain_flags(rows)
+    evs = []
+    for seq, ev in rows:
+        d = {"seq": seq, "utc": utc_iso(ev["t"]), "time_uncertain": flags[seq]}
+        d.update(ev)
+        evs.append(d)
+    doc = {"format": "statim-log/1", "unit": (hello or {}).get("unit"), "firmware": (hello or {}).get("fw"),
+           "druglib": (hello or {}).get("druglib"), "events": evs}
+    return json.dumps(doc, indent=1) + "\n"
+
+
+BASE_COLUMNS = ("seq", "t", "utc", "time_uncertain", "type")
+
+
+def to_csv(rows):
+    flags = _uncertain_flags(rows)
+    extra = []
+    for _, ev in rows:
+        for k in ev:
+            if k not in BASE_COLUMNS and k not in extra:
+                extra.append(k)
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(list(BASE_COLUMNS) + extra)
+    for seq, ev in rows:
+        row = [seq, ev["t"], utc_iso(ev["t"]), int(flags[seq]), ev["type"]]
+        for k in extra:
+            v = ev.get(k)
+            row.append("" if v is None else (int(v) if isinstance(v, bool) else v))
+        w.writerow(row)
+    return buf.getvalue()
+
+
+def _qty(value, unit, code=None):
+    return {"value": value, "unit": unit, "system": UCUM, "code": code or unit}
+
+
+def _mg(amount_ug):
+    mg = amount_ug / 1000.0
+    return int(mg) if mg == int(mg) else round(mg, 3)
+
+
+def _id(unit_id, seq):
+    return str(uuid.uuid5(_NS, "%s/%d" % (unit_id, seq)))
+
+
+def _notes(ev, uncertain):
+    notes = []
+    if uncertain:
+        notes.append({"text": "unit clock was not set at power-up: the time may be wrong"})
+    return notes
+
+
+def _med_admin(unit_id, seq, ev, subject, uncertain):
+    r = {"resourceType": "MedicationAdministration", "id": _id(unit_id, seq),
+         "identifier": [{"system": "urn:statim:unit:%s:seq" % unit_id, "value": str(seq)}],
+         "subject": subject,
+         "medicationCodeableConcept": {"coding": [{"system": STATIM_DRUG_SYSTEM, "code": ev["drug"]}],
+                                       "text": ev["drug"]}}
+    notes = _notes(ev, uncertain)
+    if ev["type"] == "dose":
+        r["status"] = "completed"
+        if "end_t" in ev and ev["end_t"] > ev["t"]:
+            r["effectivePeriod"] = {"start": utc_iso(ev["t"]), "end": utc_iso(ev["end_t"])}
+        else:
+            r["effectiveDateTime"] = utc_iso(ev["t"])
+        r["dosage"] = {"route": {"text": ev["route"]}, "dose": _qty(_mg(ev["amount_ug"]), "mg")}
+        detail = "line %s; checker verdict %s" % (ev.get("line"), ev.get("verdict") or "-")
+        if ev.get("library_version"):
+            detail += "; drug library %s" % ev["library_version"]
+        notes.append({"text": detail})
+    else:  # infusion start / change / stop
+        r["status"] = "stopped" if ev["action"] == "stop" else "in-progress"
+        r["effectivePeriod"] = {"start": utc_iso(ev["t"])}
+        if ev["action"] == "stop":
+            r["effectivePeriod"]["end"] = utc_iso(ev["t"])
+        dosage = {"text": "continuous infusion %s" % ev["action"]}
+        if "rate_ug_kg_h" in ev:
+            dosage["rateQuantity"] = _qty(ev["rate_ug_kg_h"], "ug/kg/h")
+        r["dosage"] = dosage
+    if notes:
+        r["note"] = notes
+    return r
+
+
+_OBS_TEXT = {"onset": "Seizure onset", "stop": "Clinical seizure stopped", "recur": "Seizure recurred",
+             "recovered": "Back to baseline", "eeg": "EEG state", "alarm": "Alarm", "note": "Staff note",
+             "flag": "Clinical flag", "power_up": "Unit power-up", "end": "Episode closed", "wean": "Weaning",
+             "maint": "Maintenance / security record"}
+
+
+def _observation(unit_id, seq, ev, subject, uncertain):
+    kind = ev["type"]
+    r = {"resourceType": "Observation", "id": _id(unit_id, seq), "status": "final",
+         "identifier": [{"system": "urn:statim:unit:%s:seq" % unit_id, "value": str(seq)}],
+         "subject": subject, "effectiveDateTime": utc_iso(ev["t"])}
+    if kind == "weight":
+        r["code"] = {"coding": [{"system": LOINC, "code": "29463-7", "display": "Body weight"}], "text": "Body weight"}
+        r["valueQuantity"] = _qty(ev["grams"] / 1000.0, "kg")
+    else:
+        code = kind
+        value = None
+        if kind == "onset":
+            value = ev["se_type"]
+        elif kind == "eeg":
+            value = ev["state"]
+        elif kind == "alarm":
+            code = "alarm-" + ev["action"]
+            value = ev.get("cond", "all audio")
+        elif kind in ("note",):
+            value = ev["text"]
+        elif kind == "wean":
+            value = ev["action"]
+        elif kind == "maint":
+            code = "maint-" + ev["action"]
+            value = ev.get("detail", ev["action"])
+        r["code"] = {"coding": [{"system": STATIM_EVENT_SYSTEM, "code": code}],
+                     "text": _OBS_TEXT.get(kind, kind)}
+        if kind == "flag":
+            r["code"]["coding"][0]["code"] = "flag-" + ev["name"]
+            r["valueBoolean"] = ev["value"]
+        elif kind == "power_up":
+            r["valueBoolean"] = ev["rtc"]
+        elif value is not None:
+            r["valueString"] = str(value)
+    notes = _notes(ev, uncertain)
+    if notes:
+        r["note"] = notes
+    return r
+
+
+def to_fhir(rows, hello=None, now=None):
+    """A FHIR R4 Bundle (dict) of MedicationAdministration and Observation."""
+    unit_id = (hello or {}).get("unit") or "unknown"
+    flags = _uncertain_flags(rows)
+    subject = {"display": "patient at Statim unit %s" % unit_id}
+    entries = []
+    for seq, ev in rows:
+        if ev["type"] in ("dose", "infusion"):
+            res = _med_admin(unit_id, seq, ev, subject, flags[seq])
+        else:
+            res = _observation(unit_id, seq, ev, subject, flags[seq])
+        entries.append({"fullUrl": "urn:uuid:" + res["id"], "resource": res})
+    stamp = now or datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {"resourceType": "Bundle", "id": _id(unit_id, -1), "type": "collection", "timestamp": stamp,
+            "identifier": {"system": "urn:statim:export", "value": "%s/%d" % (unit_id, len(rows))},
+            "entry": entries}
