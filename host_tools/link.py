@@ -183,6 +183,7 @@ class Client:
         for attempt in range(self.retries + 1):
             if attempt:
                 self.retried += 1
+                self.ser.write(b"\n")  # end whatever partial line the unit may hold, then resend
             self._write(frame)
             deadline = time.monotonic() + self.timeout
             while True:

@@ -117,17 +117,13 @@ HAZARDS = [
     ("cumul-bzd-mixed", "midazolam IM after two full lorazepam doses (3rd benzodiazepine)", dict(drug="midazolam", route="im", weight="70 kg",
                                                                        dose="10 mg",
                                                                        history=[LZ, dict(LZ, t=T + 660)],
-                                                                       t=T + 1400), {SOFT, HARD}, None),
+                                                                       t=T + 1400), {SOFT, HARD}, "bzd_class_cumulative"),
 ]
 
 
 # Known gaps: hazards the dose checker does not catch yet (reported to the
 # lead; strict xfail so the table notices when they are fixed).
-GAPS = {
-    "cumul-bzd-mixed": "repeat rules are per drug and route: a third benzodiazepine of another drug after two "
-                       "adequate doses (300% of the ESETT dose) is answered 'adequate' with no class-level "
-                       "cumulative limit",
-}
+GAPS = {}  # type: dict
 
 
 def _params():

@@ -118,7 +118,7 @@ def backoff_s(failures):
 
 class AuthError(Exception):
     def __init__(self, code, message):
-        Exception.__init__(self, message)
+        super().__init__(message)
         self.code = code
         self.message = message
 

@@ -503,16 +503,23 @@ def _counts(v, lib, entry, rule, d_ug, weight_g, history, drug_name):
     ct = entry.get("counts_toward")
     v["counts_toward"] = ct
     if ct == "benzodiazepine":
-        if not entry.get("esett"):
-            v["messages"].append(entry.get("esett_note", "this route does not count toward the benzodiazepine gate"))
-            return
-        p = _bzd_permille(entry, d_ug, weight_g, lib)
         prior = 0
         for e in history or []:
             if _is_dose(e):
                 x = e.get("bzd_permille", 0)
                 if isinstance(x, int) and not isinstance(x, bool) and x > 0:
                     prior += x
+        # The repeat rules are per drug and route; this one is per class: after a first
+        # dose and one repeat, any further benzodiazepine needs a reasoned override.
+        if prior >= lib.setting("bzd_class_soft_permille"):
+            _finding(v, SOFT, "bzd_class_cumulative",
+                     "benzodiazepines already given: %s of an adequate dose (a first dose and one repeat); "
+                     "another one risks respiratory depression - confirm, or move to second-line therapy"
+                     % _percent(prior, 1000), prior, lib.setting("bzd_class_soft_permille"))
+        if not entry.get("esett"):
+            v["messages"].append(entry.get("esett_note", "this route does not count toward the benzodiazepine gate"))
+            return
+        p = _bzd_permille(entry, d_ug, weight_g, lib)
         v["bzd_permille"] = p
         v["bzd_cumulative_permille"] = prior + p
         v["counts_as_adequate"] = prior + p >= 1000

@@ -5,7 +5,7 @@
 #           | id " OK" [" " data]        (replies; id "-" when the request's id is unknown)
 #           | id " ERR " code " " text
 #           | "! " word ...              (unsolicited event lines)
-#   arg     = key "=" value | value
+#   arg     = key "=" value | value       (a bare value after key= may contain "=")
 #   value   = 1*safe-char | '"' *(qchar | '\"' | '\\') '"'
 #
 # crc is CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF; check("123456789") =
@@ -47,7 +47,7 @@ E_INTERNAL = "INTERNAL"  # a bug; nothing was changed
 
 class FrameError(Exception):
     def __init__(self, code, message):
-        Exception.__init__(self, message)
+        super().__init__(message)
         self.code = code
         self.message = message
 
@@ -101,9 +101,7 @@ def _hexval(c):
         return c - 48
     if 65 <= c <= 70:
         return c - 55
-    if 97 <= c <= 102:
-        return c - 87
-    return -1
+    return -1  # upper-case only: one spelling per CRC
 
 
 def unseal(buf, n):
@@ -209,7 +207,7 @@ def tokens(text, start=0):
                 raise FrameError(E_FRAME, "text after a closing quote at column %d" % i)
         else:
             j = i
-            while j < n and _safe(text[j]):
+            while j < n and (_safe(text[j]) or (key is not None and text[j] == "=")):
                 j += 1
             if j < n and text[j] != " ":
                 raise FrameError(E_FRAME, "unexpected %r at column %d (quote values with spaces)" % (text[j], j))

@@ -19,7 +19,13 @@ def _is_int(v):
 
 
 def _pair(v):
-    return isinstance(v, list) and len(v) == 2 and _is_int(v[0]) and _is_int(v[1]) and 0 < v[0] <= v[1]
+    if not isinstance(v, list) or len(v) != 2:
+        return False
+    lo = v[0]
+    hi = v[1]
+    if not _is_int(lo) or not _is_int(hi):
+        return False
+    return 0 < int(lo) <= int(hi)
 
 
 def shape_error(doc):
@@ -30,7 +36,7 @@ def shape_error(doc):
     for name, kind in SETTINGS:
         v = st.get(name)
         if kind is int:
-            if not _is_int(v) or v <= 0:
+            if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
                 return "setting %s must be a positive integer" % name
         elif not isinstance(v, kind):
             return "setting %s has the wrong type" % name

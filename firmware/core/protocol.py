@@ -30,6 +30,7 @@ from . import frames as _f
 
 PROTOCOL_VERSION = 1
 MAX_LINES_PER_POLL = 8
+MAX_BYTES_PER_POLL = 4096  # and at most this many bytes: a flood without newlines is bounded too
 CACHE = 16  # idempotency: request ids remembered with their replies
 PARTIAL_TIMEOUT_MS = 2000  # a line with no newline after this long is dropped
 ERR_BUDGET = 8  # error replies to unparseable frames: burst size ...
@@ -81,7 +82,7 @@ COMMANDS = {
 
 class LinkError(Exception):
     def __init__(self, code, message):
-        Exception.__init__(self, message)
+        super().__init__(message)
         self.code = code
         self.message = message
 
@@ -255,14 +256,18 @@ class Link:
             self._poll_repl()
             return 0
         handled = 0
+        taken = 0
         rx = self._rx
         line = self._line
         while handled < MAX_LINES_PER_POLL:
             if self._rx_i >= self._rx_n:
+                if taken >= MAX_BYTES_PER_POLL:
+                    break
                 self._rx_i = 0
                 self._rx_n = hal.uart_readinto(rx)
                 if not self._rx_n:
                     break
+                taken += self._rx_n
                 self._last_rx = hal.ticks_ms()
             i = self._rx_i
             n = self._rx_n

@@ -1,0 +1,229 @@
+"""Maintenance security (issue 8, item 3): HMAC-SHA256 challenge-response sessions.
+
+- maintenance commands need a session; bedside commands never do;
+- the right key opens a session, a wrong one does not; nonces are fresh,
+  single-use and expire; sessions time out when idle;
+- 5 failures in a row lock the unit out, with a back-off that doubles, and
+  the lock-out survives a reboot (it is rebuilt from the logged attempts);
+- every attempt is logged as a `maint` event;
+- a drug library update needs a valid tag for this unit's key and must verify.
+"""
+import json
+import os
+
+import pytest
+
+from emulator.board import EmulatedUnit
+from firmware.core import auth, druglib, events, protocol
+from protocol_harness import Harness
+
+MAINT = ["CLOCK unix=1790000000", "DLPUT size=10 sha256=" + "0" * 64, "DLDATA off=0 data=AAAA", "DLCOMMIT tag=00",
+         "DLABORT", "CLEARLOG confirm=yes", "REPL", "SETTINGS reference=ncs"]
+
+
+def maint_events(h, action=None):
+    return [e for e in h.unit.events if e["type"] == "maint" and (action is None or e["action"] == action)]
+
+
+def test_hmac_sha256_matches_the_rfc_4231_vectors():
+    # RFC 4231 test cases 1 and 2
+    assert auth.hexlify(auth.hmac_sha256(b"\x0b" * 20, b"Hi There")) == \
+        "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"
+    assert auth.hexlify(auth.hmac_sha256(b"Jefe", b"what do ya want for nothing?")) == \
+        "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+    # case 6: a key longer than the block is hashed first
+    assert auth.hexlify(auth.hmac_sha256(b"\xaa" * 131, b"Test Using Larger Than Block-Size Key - Hash Key First")) \
+        == "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
+
+
+@pytest.mark.parametrize("cmd", MAINT)
+def test_maintenance_commands_need_a_session(cmd):
+    h = Harness()
+    n = len(h.unit.events)
+    assert h.err(cmd).startswith("AUTH")
+    assert len(h.unit.events) == n
+
+
+def test_bedside_commands_need_no_login():
+    h = Harness(weight_kg=70)
+    for cmd in ("HELLO", "STATUS", "ONSET", "LOG", "DLGET", "SETTINGS", 'CHECK lorazepam iv dose="4 mg"'):
+        assert h.request(cmd)[0] == "OK", cmd
+
+
+def test_login_opens_a_session_and_it_is_logged():
+    h = Harness()
+    assert h.login() == ("OK", "session ttl=%d" % auth.SESSION_IDLE_S)
+    assert h.ok("CLOCK unix=1790000000").startswith("unix=1790000000")
+    assert [e["action"] for e in maint_events(h)] == ["login", "clock"]
+    h.ok("LOGOUT")
+    assert h.err("CLOCK unix=1790000000").startswith("AUTH")
+    assert maint_events(h)[-1]["action"] == "logout"
+
+
+def test_wrong_key_is_denied_and_logged():
+    h = Harness()
+    status, msg = h.login(key=b"\x00" * 32)
+    assert status == "ERR" and msg.startswith("DENIED")
+    assert maint_events(h, "login_fail") and not h.link.auth.session
+    assert h.err("CLOCK unix=1790000000").startswith("AUTH")
+
+
+def test_nonces_are_fresh_and_single_use():
+    h = Harness(rand=os.urandom)
+    nonces = {dict(t.split("=", 1) for t in h.ok("CHALLENGE").split())["nonce"] for _ in range(50)}
+    assert len(nonces) == 50
+    # a recorded good answer cannot be replayed against a later challenge
+    data = dict(t.split("=", 1) for t in h.ok("CHALLENGE").split())
+    mac = auth.hexlify(auth.login_mac(h.key, data["unit"], data["nonce"]))
+    assert h.ok("LOGIN mac=" + mac)
+    h.ok("LOGOUT")
+    assert h.err("LOGIN mac=" + mac).startswith("DENIED")  # no challenge outstanding
+    h.ok("CHALLENGE")
+    assert h.err("LOGIN mac=" + mac).startswith("DENIED")  # a new nonce
+
+
+def test_even_with_a_constant_rng_nonces_differ():
+    h = Harness(rand=lambda n: bytes(n))
+    a = h.ok("CHALLENGE")
+    b = h.ok("CHALLENGE")
+    assert a != b
+
+
+def test_nonce_expires():
+    h = Harness()
+    data = dict(t.split("=", 1) for t in h.ok("CHALLENGE").split())
+    h.advance_s(auth.NONCE_TTL_S + 5)
+    mac = auth.hexlify(auth.login_mac(h.key, data["unit"], data["nonce"]))
+    assert "expired" in h.err("LOGIN mac=" + mac)
+
+
+def test_session_times_out_when_idle():
+    h = Harness()
+    h.login()
+    h.advance_s(auth.SESSION_IDLE_S + 10)
+    assert h.err("CLOCK unix=1790000000").startswith("AUTH")
+    assert "idle" in maint_events(h, "logout")[-1]["detail"]
+
+
+def test_lockout_after_five_failures_with_doubling_backoff():
+    h = Harness()
+    bad = b"\x01" * 32
+    codes = [h.login(key=bad)[1].split()[0] for _ in range(5)]
+    assert codes == ["DENIED"] * 4 + ["LOCKED"]
+    # locked: even the right key is refused, and nothing reaches the MAC check
+    assert h.err("CHALLENGE").startswith("LOCKED")
+    assert h.err("LOGIN mac=" + "00" * 32).startswith("LOCKED")
+    assert h.link.auth.locked_for() > 0
+    h.advance_s(auth.LOCKOUT_BASE_S + 1)
+    assert h.link.auth.locked_for() == 0
+    assert h.login(key=bad)[1].startswith("LOCKED")  # 6th failure: locked again, for twice as long
+    assert auth.backoff_s(6) == 2 * auth.LOCKOUT_BASE_S
+    h.advance_s(auth.LOCKOUT_BASE_S + 1)
+    assert h.link.auth.locked_for() > 0  # still locked: the back-off doubled
+    h.advance_s(auth.LOCKOUT_BASE_S + 1)
+    assert h.login() == ("OK", "session ttl=%d" % auth.SESSION_IDLE_S)
+    assert h.link.auth.failures == 0
+    fails = maint_events(h, "login_fail")
+    assert len(fails) == 6
+    assert maint_events(h, "locked")  # the refused attempts are recorded too
+    print("\nlock-out: 6 failures logged, back-off %s s" % [auth.backoff_s(n) for n in range(5, 11)])
+
+
+def test_backoff_is_capped():
+    assert auth.backoff_s(4) == 0
+    assert auth.backoff_s(5) == auth.LOCKOUT_BASE_S
+    assert auth.backoff_s(50) == auth.LOCKOUT_MAX_S
+
+
+def test_lockout_survives_a_reboot(tmp_path):
+    from firmware.core import eventlog
+
+    flash = str(tmp_path / "flash")
+    emu = EmulatedUnit(flash_dir=flash)
+    store = eventlog.EventLog(emu.board)
+    emu2 = EmulatedUnit(flash_dir=flash, store=store)
+    link = protocol.Link(emu2.unit, emu2.board, key=b"k" * 32)
+    for _ in range(5):
+        link.auth.challenge()
+        with pytest.raises(auth.AuthError):
+            link.auth.login("00" * 32)
+    assert link.auth.locked_for() > 0
+    # power cycle: a new unit replays the stored log, and the link rebuilds the count
+    emu3 = EmulatedUnit(flash_dir=flash, store=eventlog.EventLog(emu2.board))
+    link3 = protocol.Link(emu3.unit, emu3.board, key=b"k" * 32)
+    assert link3.auth.failures == 5
+    with pytest.raises(auth.AuthError) as e:
+        link3.auth.challenge()
+    assert e.value.code == "LOCKED"
+
+
+def test_no_key_provisioned_means_no_maintenance():
+    h = Harness(key=None)
+    assert h.err("CHALLENGE").startswith("NOKEY")
+    assert h.err("LOGIN mac=00").startswith("NOKEY")
+    assert json.loads(h.ok("STATUS"))  # bedside still works
+
+
+def _library_variant(version):
+    doc = json.loads(open(druglib.default_path(), encoding="utf-8").read())
+    doc["version"] = version
+    doc["sha256"] = druglib.compute_hash(doc)
+    return json.dumps(doc).encode()
+
+
+def _push(h, data, tag):
+    r = h.ok("DLPUT size=%d sha256=%s" % (len(data), auth.hexlify(auth.sha256(data))))
+    chunk = int(r.split("=")[1])
+    import binascii
+
+    for off in range(0, len(data), chunk):
+        h.ok("DLDATA off=%d data=%s" % (off, binascii.b2a_base64(data[off:off + chunk], newline=False).decode()))
+    return h.request("DLCOMMIT tag=%s" % tag)
+
+
+def test_druglib_update_needs_a_valid_tag_for_this_units_key(tmp_path):
+    h = Harness(flash_dir=str(tmp_path))
+    h.login()
+    data = _library_variant("9.9.9-test")
+    # tag made with another key: refused, logged, nothing installed
+    st, msg = _push(h, data, auth.hexlify(auth.druglib_tag(b"\x02" * 32, data)))
+    assert st == "ERR" and msg.startswith("TAG")
+    assert h.unit.library.version != "9.9.9-test"
+    assert maint_events(h, "druglib_refused")
+    assert not os.path.exists(tmp_path / protocol.FLASH_LIBRARY)
+    # the right tag: installed, persisted, logged, announced by HELLO
+    st, msg = _push(h, data, auth.hexlify(auth.druglib_tag(h.key, data)))
+    assert st == "OK", msg
+    assert h.unit.library.version == "9.9.9-test"
+    assert (tmp_path / protocol.FLASH_LIBRARY).read_bytes() == data
+    assert "9.9.9-test" in maint_events(h, "druglib")[-1]["detail"]
+    assert "druglib=9.9.9-test" in h.ok("HELLO")
+
+
+def test_druglib_with_a_valid_tag_but_a_broken_seal_is_refused():
+    h = Harness()
+    h.login()
+    doc = json.loads(_library_variant("9.9.8"))
+    doc["drugs"]["lorazepam"]["routes"]["iv"]["mode"] = "tampered"  # changed after sealing
+    data = json.dumps(doc).encode()
+    st, msg = _push(h, data, auth.hexlify(auth.druglib_tag(h.key, data)))
+    assert st == "ERR" and msg.startswith("REFUSED") and "integrity" in msg
+    assert h.unit.library.version != "9.9.8"
+
+
+def test_druglib_transfer_state_is_checked():
+    h = Harness()
+    h.login()
+    assert h.err("DLDATA off=0 data=AAAA").startswith("STATE")
+    assert h.err("DLCOMMIT tag=00").startswith("STATE")
+    h.ok("DLPUT size=6 sha256=" + "0" * 64)
+    assert h.err("DLDATA off=3 data=AAAA").startswith("STATE")
+    assert h.err("DLDATA off=0 data=!!!!").startswith("ARGS")
+    assert h.err("DLPUT size=999999999 sha256=" + "0" * 64).startswith("ARGS")
+
+
+def test_maint_event_is_a_valid_recorded_only_event():
+    ev = events.maint(5, "login", "session opened")
+    assert events.validate(ev) is ev
+    with pytest.raises(ValueError):
+        events.validate({"type": "maint", "t": 5, "action": "format_disk"})
