@@ -182,9 +182,12 @@ def test_bedside_never_logs_a_refused_dose(bedside, hid):
     if v["verdict"] in (HARD, ERROR) or (v["verdict"] == SOFT):
         assert v["logged"] is False
         assert len(unit.events) == n
-    if v["logged"]:  # an underdose is logged (it is given) and flagged
-        assert v["verdict"] == UNDERDOSED
-        assert v["event"]["verdict"] == UNDERDOSED
+    if v["logged"]:
+        # without its history row the dose may be fine at the bedside; what is logged
+        # was given: adequate, or an underdose (logged and flagged), never a refusal
+        assert v["verdict"] in ("adequate", UNDERDOSED)
+        assert v["event"]["verdict"] == v["verdict"]
+        assert len(unit.events) > n
 
 
 def test_float_inputs_are_never_accepted():
