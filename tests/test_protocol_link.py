@@ -29,7 +29,7 @@ def test_hello_is_versioned():
 
 def test_bedside_episode_over_the_wire():
     h = Harness()
-    assert h.err('DOSE lorazepam iv dose="4 mg"').startswith("INVALID error: no weight")
+    assert h.err('DOSE lorazepam iv dose="4 mg"').startswith("INVALID error, not logged: no weight")
     r = kv(h.ok("ONSET type=convulsive"))
     assert h.unit.events[int(r["seq"])]["type"] == "onset"
     assert any(x.startswith("! STAGE seizure") for x in h.unsolicited)

@@ -42,7 +42,7 @@ def unlock(port):
 def test_bedside_mode_locks_the_repl(unit):
     from mpremote.transport_serial import SerialTransport, TransportError
 
-    t = SerialTransport(unit.port)
+    t = SerialTransport(unit.port, timeout=0.2)  # pty: mpremote reads with the port timeout
     try:
         with pytest.raises(TransportError):
             t.enter_raw_repl(timeout_overall=1.5)
@@ -84,9 +84,9 @@ def test_mpremote_fs_and_exec_after_unlock(unit, tmp_path):
     assert code != 0 and "No such file" in err
     # the REPL is confined to the flash directory
     code, out, err = mpremote(unit.port, "exec", "open('/../../etc/passwd')")
-    assert code != 0 and "OSError" in err
+    assert code != 0 and "OSError" in out + err
     code, out, err = mpremote(unit.port, "exec", "import subprocess")
-    assert code != 0 and "ImportError" in err
+    assert code != 0 and "ImportError" in out + err
 
 
 def test_soft_reset_returns_to_bedside(unit):
@@ -118,7 +118,8 @@ def test_statim_deploy_compiles_copies_skips_and_verifies(tmp_path, capsys):
         assert "protocol.mpy" in mpys and "druglib.json" in mpys
         assert (flash / "main.py").exists() and (flash / "lib" / "hal.mpy").exists()
         head = (flash / "core" / "protocol.mpy").read_bytes()[:4]
-        assert head[0:1] == b"M" and head[1] == 6 and (head[2] >> 2) == 4  # .mpy v6, arch armv6m
+        # .mpy v6; bytecode-only files carry no arch (mpy-cross writes one only with native code)
+        assert head[0:1] == b"M" and head[1] == 6
         copied = int(out.out.split(": ")[1].split(" copied")[0])
         # back in bedside mode after the soft reset; a second deploy skips every file
         with link.open_link(url) as c:

@@ -533,8 +533,10 @@ class Link:
             return self._verdict(v, self._seq(v["event"]))
         verdict = v.get("verdict")
         code = _f.E_HARD if verdict == "hard" else _f.E_SOFT if verdict == "soft" else _f.E_INVALID
-        msgs = v.get("messages") or []
-        raise LinkError(code, "%s: %s (not logged)" % (verdict, "; ".join(msgs) or "refused"))
+        # the limits that decided it first, then the checker's other messages
+        first = [lim.get("message", "") for lim in v.get("limits") or [] if lim.get("level") == verdict]
+        msgs = first + [m for m in v.get("messages") or [] if m not in first and not m.startswith("age group not given")]
+        raise LinkError(code, "%s, not logged: %s" % (verdict, "; ".join(msgs) or "refused"))
 
     def _cmd_ack(self, args):
         evs = self.unit.ack_alarm(args.get("alarm"))

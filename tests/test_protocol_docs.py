@@ -1,0 +1,27 @@
+"""docs/protocol.md: every frame of the worked exchange carries a correct CRC and parses."""
+import os
+
+from firmware.core import frames
+
+DOC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "protocol.md")
+
+
+def test_worked_exchange_frames_are_valid():
+    text = open(DOC, encoding="utf-8").read()
+    block = text.split("## A worked exchange", 1)[1].split("```", 2)[1]
+    lines = [ln for ln in block.splitlines() if ln[:2] in ("> ", "< ")]
+    assert len(lines) > 20
+    bad = []
+    for ln in lines:
+        raw = ln[2:].encode()
+        try:
+            body = frames.unseal(raw, len(raw))
+        except frames.FrameError as e:
+            bad.append((ln, e.code))
+            continue
+        if ln.startswith("> "):
+            frames.parse_request(body)
+        elif not body.startswith("! "):
+            frames.parse_reply(body)
+    # exactly one deliberately corrupted frame in the example
+    assert [b[1] for b in bad] == ["CRC"] and "PING *0000" in bad[0][0]
