@@ -177,6 +177,22 @@ class EmulatedUnit:
             self.unit.set_weight(int(round(weight_kg * 1000)))
         self.unit.step()
 
+    def attach_link(self, key=None, repl=True):
+        """The serial protocol on the board's UART (maintenance key: the emulator's public
+        development key unless given; never a patient unit's key)."""
+        import os as _os
+
+        from emulator.live import DEV_KEY
+        from firmware.core import protocol
+
+        maint = None
+        if repl:
+            from emulator.repl import MaintenanceRepl
+
+            maint = MaintenanceRepl(self.board.flash.root)
+        self.unit.link = protocol.Link(self.unit, self.board, key=key or DEV_KEY, rand=_os.urandom, repl=maint)
+        return self.unit.link
+
     @property
     def now_ms(self):
         return self.board.clock.elapsed_ms

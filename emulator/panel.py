@@ -64,6 +64,7 @@ def _hms(ms):
 
 def run(speed=1.0, weight_kg=70.0, se_type="convulsive", flash_dir=None):
     emu = EmulatedUnit(weight_kg=weight_kg, se_type=se_type, flash_dir=flash_dir, uart="pty")
+    emu.attach_link()  # host tools connect to the printed pty: statim status /dev/pts/N
     pty_path = emu.board.uart.slave_path
 
     def main(win):

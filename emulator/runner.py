@@ -6,6 +6,7 @@ A failure names the file, the step and the virtual time.
 """
 import json
 import os
+import re
 import time
 from xml.sax.saxutils import escape, quoteattr
 
@@ -15,6 +16,7 @@ from firmware.core import alarms as _alarms
 from firmware.core import phases as _phases
 
 PASSED, FAILED, TIMEOUT = 0, 1, 42
+_SEALED = re.compile(r" \*[0-9A-F]{4}$")
 DEFAULT_WAIT_MS = 10_000
 
 
@@ -78,6 +80,7 @@ class Runner:
         )
         if rules is not None:
             self._swap_rules(rules)
+        self.emu.attach_link()
         self.unit = self.emu.unit
         self.patient = None
         self.serial_seen = ""
@@ -131,6 +134,8 @@ class Runner:
             res.code, res.message = TIMEOUT, str(e)
         except (StepFailed, ValueError) as e:
             res.code, res.message = FAILED, str(e)
+        except Exception as e:  # a bug in the unit or the runner still names the step
+            res.code, res.message = FAILED, "internal error: %s: %s" % (type(e).__name__, e)
         res.virtual_ms = self.t_ms()
         res.wall_s = time.perf_counter() - t0
         res.events = list(self.unit.events)
@@ -247,7 +252,13 @@ class Runner:
         board.attach_eeg(source, fs)
 
     def do_write_serial(self, text):
-        self.emu.board.uart.host_write((text + "\n").encode())
+        from firmware.core import frames
+
+        if _SEALED.search(text):
+            data = (text + "\n").encode()
+        else:
+            data = frames.seal(text)  # the scenario writes the request; the CRC trailer is added here
+        self.emu.board.uart.host_write(data)
         self.emu.unit.step()
         self._collect_serial()
 

@@ -162,3 +162,11 @@ def test_48_hour_episode_jumps_deadline_to_deadline():
     assert emu.now_ms >= 48 * 3_600_000
     assert calls[0] < 100, calls[0]
     assert emu.unit.status()["stage"] == "se"
+
+
+def test_serial_scenario_retry_logs_the_dose_once():
+    r = runner.Runner(scenario.load(os.path.join(REPO, "scenarios", "serial_link.yaml")))
+    res = r.run()
+    assert res.passed, res.summary()
+    assert sum(1 for e in r.unit.events if e["type"] == "dose") == 1
+    assert r.serial_seen.count("d1 OK") == 2  # the retry got the same answer
