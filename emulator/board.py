@@ -171,6 +171,10 @@ class EmulatedUnit:
         cfg = {"se_type": se_type}
         if config:
             cfg.update(config)
+        if store is None:
+            from firmware.core.eventlog import EventLog
+
+            store = EventLog(self.board)  # the record survives a reboot of the emulated unit
         self.unit = Unit(self.board, cfg, store=store)
         self.patient = patient
         if weight_kg is not None and self.unit.weight_g is None:

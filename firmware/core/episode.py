@@ -369,10 +369,12 @@ def _effect(st, ev, assess):
         _alarms.apply_event(st, ev)
     elif kind == "power_up":
         st.clock_unset = not ev["rtc"]
+    elif kind == "maint" and ev["action"] == "clock":
+        st.clock_unset = False  # set over the serial link (maintenance): timers are trustworthy again
     elif kind == "end":
         st.closed = True
         st.active = False
-    # "note" and "maint": recorded only.
+    # "note" and other "maint" events: recorded only.
 
 
 def apply(st, ev, assess=None):

@@ -17,6 +17,7 @@ from . import engine as _engine
 from . import episode as _episode
 from . import events as _events
 from . import hal as _hal
+from . import health as _health
 from . import ui as _ui
 from . import units as _units
 
@@ -35,6 +36,7 @@ except ImportError:  # a build without the detector
 FIRMWARE_VERSION = "0.1.0"
 IDLE_WAKE_MS = 1000  # the home screen shows seconds: wake at least once a second
 EEG_BLOCK = 64  # samples read from the HAL per call
+CLOCK_SYNC_S = 60  # how often the main loop re-reads the RTC
 
 _TONE = (_hal.TONE_HIGH, _hal.TONE_MEDIUM, _hal.TONE_LOW)
 _LED = (_hal.LED_RED, _hal.LED_YELLOW, _hal.LED_CYAN)
@@ -61,10 +63,11 @@ class Unit:
         self.library = library if library is not None else _druglib.get()
         self.listeners = []  # callables(event): protocol event lines, emulator log
         self.link = None  # protocol.Link, when the serial link is attached
-        self.health = None  # callable(unit) -> None or reason; gates the watchdog
+        self.health = _health.Monitor()  # callable(unit) -> None or reason; gates the watchdog
         self.weight_g = None
         stored = store.load() if store is not None else []
-        self.engine = _engine.boot(hal.ticks_ms, hal.rtc_s, stored, rules, self._assess, self._sink)
+        self.engine = self._boot(stored, rules)
+        self._synced_t = self.engine.now()
         for ev in self.engine.events:
             if ev["type"] == "weight":
                 self.weight_g = ev["grams"]
@@ -76,6 +79,25 @@ class Unit:
         self.eeg = {"attached": False, "seizure": False, "bsr_percent": 0, "burden_percent": 0, "se": False,
                     "bs": False, "bsr_trend": []}  # type: dict
         self.ui = _ui.Ui(self)
+
+    def _boot(self, stored, rules):
+        """Replay the log and start.  A stored record that is not a valid event (its
+        CRC was fine, so it was written that way) must not stop the unit from coming
+        up: replay stops before it, the unit starts, and the log says so."""
+        hal = self.hal
+        try:
+            return _engine.boot(hal.ticks_ms, hal.rtc_s, stored, rules, self._assess, self._sink)
+        except ValueError as e:
+            probe = _engine.Engine(rules, self._assess)
+            try:
+                probe.load(stored)
+            except ValueError:
+                pass
+            good = len(probe.events)
+            eng = _engine.boot(hal.ticks_ms, hal.rtc_s, stored[:good], rules, self._assess, self._sink)
+            eng.append(_events.note(eng.now(), ("log replay stopped at record %d of %d: %s" % (
+                good, len(stored), e))[:_events.NOTE_MAX]))
+            return eng
 
     # ------------------------------------------------------------ plumbing
     def _assess(self, dose_event, weight_g):
@@ -303,6 +325,12 @@ class Unit:
             self.link.poll()
         self._poll_eeg()
         t = self.now()
+        if t - self._synced_t >= CLOCK_SYNC_S:
+            # the RTC is read once a minute: ticks drift, and after a reboot the
+            # clock may have started up to a second behind the RTC
+            self._synced_t = t
+            self.engine.clock.sync()
+            t = self.now()
         deadline = self.engine.tick(t)
         self._drive_outputs(t)
         self.ui.render(t)

@@ -1,0 +1,55 @@
+"""The unit always comes up: a stored record that is not a valid event stops the replay
+before it (never the unit), and the log says so."""
+from emulator.board import EmulatedUnit
+from firmware.core.unit import Unit
+
+
+class ListStore:
+    def __init__(self, events):
+        self.events = list(events)
+        self.appended = []
+
+    def load(self):
+        return list(self.events)
+
+    def append(self, ev):
+        self.appended.append(ev)
+
+
+def test_bad_stored_record_does_not_stop_the_unit():
+    emu = EmulatedUnit(weight_kg=70)
+    emu.press("ok")
+    emu.run_for(6 * 60_000)
+    good = list(emu.unit.events)
+    bad = {"type": "dose", "t": good[-1]["t"] + 1, "drug": "lorazepam"}  # fields missing
+    later = {"type": "stop", "t": good[-1]["t"] + 2}
+    store = ListStore(good + [bad, later])
+    unit = Unit(emu.board, store=store)
+    assert [e for e in unit.events[: len(good)]] == good  # everything before the bad record replayed
+    notes = [e for e in unit.events if e["type"] == "note"]
+    assert notes and "log replay stopped at record %d of %d" % (len(good), len(good) + 2) in notes[-1]["text"]
+    assert "missing" in notes[-1]["text"]
+    assert unit.status()["stage"] == "se"  # the episode it could replay is intact
+    assert store.appended  # the power-up and the note reached the store
+
+
+def test_clock_set_over_the_link_clears_clock_unset():
+    emu = EmulatedUnit(weight_kg=70, rtc=False)
+    assert "clock_unset" in emu.unit.status()["flags"]
+    emu.unit.set_clock(1_790_000_000)
+    from firmware.core import events
+
+    emu.unit.engine.append(events.maint(emu.unit.now(), "clock", "RTC set"))
+    assert "clock_unset" not in emu.unit.status()["flags"]
+
+
+def test_emulated_unit_persists_and_replays(tmp_path):
+    first = EmulatedUnit(weight_kg=70, flash_dir=str(tmp_path))
+    first.press("ok")
+    first.run_for(12 * 60_000)
+    assert first.unit.give("lorazepam", "iv", dose="4 mg")["logged"]
+    before = [e for e in first.unit.events]
+    second = EmulatedUnit(flash_dir=str(tmp_path))  # power cycle: same flash
+    assert second.unit.events[: len(before)] == before
+    assert second.unit.events[len(before)]["type"] == "power_up"
+    assert second.unit.weight_g == 70_000
