@@ -53,3 +53,20 @@ def test_emulated_unit_persists_and_replays(tmp_path):
     assert second.unit.events[: len(before)] == before
     assert second.unit.events[len(before)]["type"] == "power_up"
     assert second.unit.weight_g == 70_000
+
+
+def test_settings_survive_a_reboot_and_clear_log_starts_a_new_record(tmp_path):
+    emu = EmulatedUnit(weight_kg=70, flash_dir=str(tmp_path))
+    emu.unit.config["reference"] = "ncs"
+    emu.unit.save_settings()
+    emu.unit.onset()
+    emu.run_for(60_000)
+    emu.unit.engine.append({"type": "end", "t": emu.unit.now()})
+    n = len(emu.unit.events)
+    emu.unit.clear_log()
+    kinds = [e["type"] for e in emu.unit.events]
+    assert kinds[0] == "power_up" and kinds[-1] == "maint"
+    assert emu.unit.events[-1]["detail"] == "new log: %d records cleared" % n
+    again = EmulatedUnit(flash_dir=str(tmp_path), se_type="convulsive")
+    assert again.unit.config["reference"] == "ncs"  # from flash
+    assert not any(e["type"] == "onset" for e in again.unit.events)  # the cleared episode is gone

@@ -18,6 +18,7 @@ from . import episode as _episode
 from . import events as _events
 from . import hal as _hal
 from . import health as _health
+from . import settings as _settings
 from . import ui as _ui
 from . import units as _units
 
@@ -41,6 +42,7 @@ CLOCK_SYNC_S = 60  # how often the main loop re-reads the RTC
 _TONE = (_hal.TONE_HIGH, _hal.TONE_MEDIUM, _hal.TONE_LOW)
 _LED = (_hal.LED_RED, _hal.LED_YELLOW, _hal.LED_CYAN)
 
+SETTING_KEYS = ("se_type", "reference", "age_group")  # what maintenance may change and flash keeps
 DEFAULT_CONFIG = {
     "unit_id": "STATIM-0001",
     "se_type": "convulsive",  # what one press on the idle screen starts
@@ -57,8 +59,16 @@ class Unit:
     def __init__(self, hal, config=None, store=None, library=None, rules=None):
         self.hal = hal
         self.config = dict(DEFAULT_CONFIG)
+        self.settings = _settings.Settings(hal, "settings")
+        try:
+            stored_cfg = self.settings.load()  # maintenance changes survive a reboot ...
+        except (OSError, NotImplementedError):  # a unit without storage runs on its defaults
+            stored_cfg = {}
+        for key in SETTING_KEYS:
+            if key in stored_cfg:
+                self.config[key] = stored_cfg[key]
         if config:
-            self.config.update(config)
+            self.config.update(config)  # ... an explicit configuration (the emulator's) wins
         self.store = store
         self.library = library if library is not None else _druglib.get()
         self.listeners = []  # callables(event): protocol event lines, emulator log
@@ -241,6 +251,24 @@ class Unit:
     def set_clock(self, unix_s):
         self.hal.set_rtc(unix_s)
         self.engine.clock.sync()
+
+    def save_settings(self):
+        """Keep the maintenance-changeable configuration on flash (atomic, A/B)."""
+        values = {}
+        for key in SETTING_KEYS:
+            values[key] = self.config.get(key)
+        return self.settings.save(values)
+
+    def clear_log(self):
+        """Maintenance: start a new record.  The caller checks no episode is running;
+        the new log's first records say when and how much was cleared."""
+        n = len(self.engine.events)
+        if self.store is not None:
+            self.store.clear()
+        self.weight_g = None
+        self.engine = _engine.boot(self.hal.ticks_ms, self.hal.rtc_s, [], self.engine.rules, self._assess,
+                                   self._sink)
+        self.engine.append(_events.maint(self.engine.now(), "clear_log", "new log: %d records cleared" % n))
 
     def replace_library(self, text):
         """Install a new drug library (maintenance).  Refused unless it verifies."""
