@@ -16,7 +16,7 @@ from array import array
 
 from emulator.clock import VirtualClock
 from emulator.display import render_text
-from emulator.flash import FlashDir
+from emulator.flash import FlashDir, FlashStorage
 from emulator.uart import MemoryUart, PtyUart
 from firmware.core import hal as _hal
 from firmware.core.unit import Unit
@@ -30,7 +30,7 @@ LED_NAMES = {_hal.LED_OFF: "off", _hal.LED_GREEN: "green", _hal.LED_CYAN: "cyan"
 LED_RGB = {"red": (220, 30, 30), "yellow": (230, 190, 0), "cyan": (0, 170, 200), "green": None, "off": None}
 
 
-class EmulatedBoard(_hal.Hal):
+class EmulatedBoard(FlashStorage, _hal.Hal):
     """Every HAL method, backed by host objects; outputs are recorded for tests."""
 
     def __init__(self, flash_dir=None, tick_start=0, rtc=True, uart="memory"):
@@ -103,19 +103,6 @@ class EmulatedBoard(_hal.Hal):
     @property
     def led(self):
         return self.leds[-1][1] if self.leds else "off"
-
-    # storage
-    def fs_open(self, name, mode):
-        return self.flash.open(name, mode)
-
-    def fs_rename(self, old, new):
-        self.flash.rename(old, new)
-
-    def fs_remove(self, name):
-        self.flash.remove(name)
-
-    def fs_size(self, name):
-        return self.flash.size(name)
 
     # UART
     def uart_readinto(self, buf):

@@ -38,3 +38,22 @@ class FlashDir:
 
     def listdir(self):
         return sorted(os.listdir(self.root))
+
+
+class FlashStorage:
+    """The HAL's storage methods over any flash object (FlashDir, powercut's MemFlash, ...)
+    kept in self.flash: mixed into the emulated board and the persistence test HALs."""
+
+    flash = None  # type: FlashDir
+
+    def fs_open(self, name, mode):
+        return self.flash.open(name, mode)
+
+    def fs_rename(self, old, new):
+        self.flash.rename(old, new)
+
+    def fs_remove(self, name):
+        self.flash.remove(name)
+
+    def fs_size(self, name):
+        return self.flash.size(name)

@@ -27,6 +27,8 @@ Pieces
   tests/test_persist_powercut.py cross-checks it against live cuts).
 """
 
+from emulator.flash import FlashStorage
+
 
 class PowerCut(Exception):
     """Power failed: nothing after this happens."""
@@ -155,23 +157,11 @@ class MemFlash:
         return cls(files)
 
 
-class FsHal:
+class FsHal(FlashStorage):
     """The HAL's storage methods over a flash object (FlashDir, MemFlash, ...)."""
 
     def __init__(self, flash):
         self.flash = flash
-
-    def fs_open(self, name, mode):
-        return self.flash.open(name, mode)
-
-    def fs_rename(self, old, new):
-        self.flash.rename(old, new)
-
-    def fs_remove(self, name):
-        self.flash.remove(name)
-
-    def fs_size(self, name):
-        return self.flash.size(name)
 
 
 # ------------------------------------------------------------- live cuts --

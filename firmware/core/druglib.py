@@ -8,6 +8,7 @@
 # check doses against it.  All numbers in the library are integers.
 import json
 
+from . import canon as _canon
 from . import units
 
 FORMAT = "statim-druglib/1"
@@ -40,78 +41,13 @@ def _hex(b):
     return out
 
 
-# ---- canonical encoding: sorted keys, no whitespace, ints only, UTF-8 ----
-
-def _plain(s):
-    for ch in s:
-        if ch == '"' or ch == "\\" or ord(ch) < 0x20:
-            return False
-    return True
-
-
-def _enc_str(s):
-    if _plain(s):  # the common case: no copy per character
-        return '"' + s + '"'
-    out = []
-    for ch in s:
-        if ch == '"':
-            out.append('\\"')
-        elif ch == "\\":
-            out.append("\\\\")
-        elif ord(ch) < 0x20:
-            out.append("\\u%04x" % ord(ch))
-        else:
-            out.append(ch)
-    return '"' + "".join(out) + '"'
-
-
-def _enc(v, parts):
-    if v is None:
-        parts.append("null")
-    elif v is True:
-        parts.append("true")
-    elif v is False:
-        parts.append("false")
-    elif isinstance(v, int):
-        parts.append("%d" % v)
-    elif isinstance(v, str):
-        parts.append(_enc_str(v))
-    elif isinstance(v, list):
-        parts.append("[")
-        first = True
-        for x in v:
-            if not first:
-                parts.append(",")
-            first = False
-            _enc(x, parts)
-        parts.append("]")
-    elif isinstance(v, dict):
-        parts.append("{")
-        first = True
-        for k in sorted(v.keys()):
-            if not isinstance(k, str):
-                raise ValueError("non-string key in library")
-            if not first:
-                parts.append(",")
-            first = False
-            parts.append(_enc_str(k))
-            parts.append(":")
-            _enc(v[k], parts)
-        parts.append("}")
-    else:
-        # floats are refused: the library is integer-only by design
-        raise ValueError("library value of type %s is not allowed (integers only)" % type(v).__name__)
-
-
 def canonical_bytes(doc):
     """Canonical encoding of the whole document except its "sha256" field."""
     body = {}
     for k in doc:
         if k != "sha256":
             body[k] = doc[k]
-    parts = []  # type: list
-    _enc(body, parts)
-    return "".join(parts).encode("utf-8")
+    return _canon.encode(body, "library")
 
 
 def compute_hash(doc):

@@ -31,6 +31,8 @@
 # - Canonical encoding: CPython and MicroPython write identical bytes.
 import struct
 
+from . import canon as _canon
+
 try:
     from binascii import crc32 as _crc32
 except ImportError:  # pragma: no cover - a port built without it
@@ -59,75 +61,9 @@ def crc32(data, crc=0):
 
 # ---------------------------------------------------------------- encoding --
 
-def _enc_str(s, out):
-    out.append('"')
-    start = 0
-    i = 0
-    n = len(s)
-    while i < n:
-        c = s[i]
-        if c == '"' or c == "\\" or ord(c) < 0x20:
-            if i > start:
-                out.append(s[start:i])
-            if c == '"':
-                out.append('\\"')
-            elif c == "\\":
-                out.append("\\\\")
-            else:
-                out.append("\\u%04x" % ord(c))
-            start = i + 1
-        i += 1
-    if start < n:
-        out.append(s[start:])
-    out.append('"')
-
-
-def _enc(v, out):
-    if v is None:
-        out.append("null")
-    elif v is True:
-        out.append("true")
-    elif v is False:
-        out.append("false")
-    elif isinstance(v, int):
-        out.append("%d" % v)
-    elif isinstance(v, str):
-        _enc_str(v, out)
-    elif isinstance(v, (list, tuple)):
-        out.append("[")
-        first = True
-        for x in v:
-            if not first:
-                out.append(",")
-            first = False
-            _enc(x, out)
-        out.append("]")
-    elif isinstance(v, dict):
-        out.append("{")
-        first = True
-        for k in sorted(v):
-            if not isinstance(k, str):
-                raise ValueError("log record key %r is not a string" % (k,))
-            if not first:
-                out.append(",")
-            first = False
-            _enc_str(k, out)
-            out.append(":")
-            _enc(v[k], out)
-        out.append("}")
-    else:
-        raise ValueError("log record value of type %s cannot be stored (int, bool, str, None only)"
-                         % type(v).__name__)
-
-
 def encode(obj):
-    """Canonical JSON bytes of a record payload."""
-    out = []  # type: list
-    _enc(obj, out)
-    try:
-        return "".join(out).encode("utf-8")
-    except UnicodeError:
-        raise ValueError("log record text is not valid Unicode")
+    """Canonical JSON bytes of a record payload (canon.py)."""
+    return _canon.encode(obj, "log record")
 
 
 def frame(kind, seq, payload):
