@@ -38,7 +38,7 @@ def data(size):
 
 
 def _rounds(quick):
-    return dict(rounds=3 if quick else 10, iterations=1, warmup_rounds=1)
+    return dict(rounds=10 if quick else 30, iterations=1, warmup_rounds=2)
 
 
 def test_nernst_c_array(benchmark, data, quick, record):

