@@ -1,10 +1,10 @@
-"""Which medians to compare, and the targets each ratio is held to (printed, not asserted)."""
+"""Which results to compare (fastest rounds), and the targets each ratio is held to (printed, not asserted)."""
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-# (label, slower, faster, target): speedup = median[slower] / median[faster]
+# (label, slower, faster, target): speedup = time[slower] / time[faster]
 PAIRS = []
 
 
