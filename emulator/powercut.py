@@ -183,7 +183,22 @@ def _fill(tear, n, seed):
     raise ValueError("tear must be prefix, ff or garbage, not %r" % (tear,))
 
 
-class _CutFile:
+class _FileProxy:
+    """A file object whose write() a subclass intercepts; everything else passes through."""
+
+    f = None  # type: object
+
+    def __getattr__(self, name):
+        return getattr(self.f, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        self.f.close()
+
+
+class _CutFile(_FileProxy):
     def __init__(self, owner, f):
         self.owner = owner
         self.f = f
@@ -197,14 +212,6 @@ class _CutFile:
             raise PowerCut("power cut after %d of %d bytes of a write" % (room, len(data)))
         return self.f.write(data)
 
-    def __getattr__(self, name):
-        return getattr(self.f, name)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *a):
-        self.f.close()
 
 
 class CuttingFlash:
@@ -279,7 +286,7 @@ def run_cut(scenario, k, tear="prefix", flash=None):
 
 # -------------------------------------------------------- recorded traces --
 
-class _RecFile:
+class _RecFile(_FileProxy):
     def __init__(self, owner, fid, f):
         self.owner = owner
         self.fid = fid
@@ -290,14 +297,6 @@ class _RecFile:
         self.owner.trace.append(("write", self.fid, data))
         return self.f.write(data)
 
-    def __getattr__(self, name):
-        return getattr(self.f, name)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *a):
-        self.f.close()
 
 
 class RecordingFlash:

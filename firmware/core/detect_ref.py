@@ -373,6 +373,10 @@ class DetectorRef:
 
     def process(self, src, n, events, epochs=None):
         """Feed src[0:n]; append raw event tuples to events (and epochs)."""
+        # The per-sample work of kernels.py (line length, RMS, band power,
+        # zero crossings, suppression runs) is fused into one loop here, as in
+        # statim_det_process_f64: one pass per sample instead of five calls.
+        # tests/test_detect_twins.py holds the fused loop equal to the kernels.
         cl = CLAMP_UV
         sp = self.supp
         thr = sp.thr
