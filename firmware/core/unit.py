@@ -14,10 +14,10 @@ from . import alarms as _alarms
 from . import dosecheck as _dosecheck
 from . import druglib as _druglib
 from . import engine as _engine
-from . import episode as _episode
 from . import events as _events
 from . import hal as _hal
 from . import health as _health
+from . import phases as _phases
 from . import settings as _settings
 from . import ui as _ui
 from . import units as _units
@@ -295,7 +295,7 @@ class Unit:
         st = self.state
         if not st.started:
             return -1
-        return self.now() - _phases_clock_start(st)
+        return self.now() - _phases.clock_start(st)
 
     # ------------------------------------------------------------ EEG
     def attach_eeg(self, fs):
@@ -397,12 +397,3 @@ class Unit:
         while True:
             self.hal.sleep_ms(self.step())
 
-
-def _phases_clock_start(st):
-    from . import phases
-
-    return phases.clock_start(st)
-
-
-def stage_name(st):
-    return _episode.STAGES[st.stage]
