@@ -98,6 +98,7 @@ class PicoHal(_hal.Hal):
             os.mkdir(DATA_DIR[:-1])
         except OSError:
             pass  # exists
+        self._eeg_open()  # before the watchdog: the front end's bring-up sleeps up to ~0.2 s
         self._timer = machine.Timer(-1)
         self._timer.init(period=SLOT_MS, mode=machine.Timer.PERIODIC, callback=self._sequence)
         self._wdt = machine.WDT(timeout=WDT_MS) if wdt else None
@@ -270,12 +271,28 @@ class PicoHal(_hal.Hal):
     def uart_write(self, data):
         self._stdout.write(data)
 
-    # --- EEG: no front end on this board ---------------------------------
+    # --- EEG: ADS1299 front end on SPI0 + DRDY (ads1299.py, README wiring) ----
+    def _eeg_open(self):
+        """Start the front end; without one (absent, another chip, a wiring fault) no EEG, and why."""
+        self._eeg = None
+        self.eeg_reason = None  # why there is no EEG (for a status or service screen), else None
+        try:
+            import ads1299
+
+            fe = ads1299.Ads1299()
+            self.eeg_reason = fe.start()
+            if self.eeg_reason is None:
+                self._eeg = fe
+        except Exception as e:  # a driver fault must never stop the unit booting
+            self.eeg_reason = "EEG front end: %r" % (e,)
+
     def eeg_fs(self):
-        return 0
+        fe = self._eeg
+        return fe.fs if fe is not None else 0
 
     def eeg_readinto(self, buf):
-        return 0
+        fe = self._eeg
+        return fe.readinto(buf) if fe is not None else 0
 
     # --- watchdog ------------------------------------------------------------
     def wdt_feed(self):
