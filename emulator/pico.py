@@ -363,7 +363,10 @@ class PicoBoard:
             v = predicate(self)
             if v:
                 return v
-            now = self.run_for(step_ms)["emulated_s"]
+            r = self.run_for(step_ms)
+            if r.get("halted"):
+                raise TimeoutError("the chip halted (%s) at %.3f s emulated" % (r["halted"], r["emulated_s"]))
+            now = r["emulated_s"]
             if (now - start) * 1000 > timeout_ms:
                 v = predicate(self)
                 if v:
