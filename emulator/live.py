@@ -183,8 +183,8 @@ def flash_library(flash):
     """The drug library installed on the flash (by DLCOMMIT), if it verifies."""
     if flash.size(_protocol.FLASH_LIBRARY) < 0:
         return None
-    with flash.open(_protocol.FLASH_LIBRARY, "rb") as f:
-        lib = _druglib.loads(f.read().decode("utf-8", "replace"))
+    # the board's path: verified by hashing the stored file, then read from it per drug
+    lib = _druglib.open_device(flash.open, _protocol.FLASH_LIBRARY)
     return lib if lib.verified else None
 
 

@@ -15,6 +15,7 @@ import sys
 import pytest
 
 from emulator.live import DEV_KEY, LiveUnit
+from firmware.core import druglib
 from host_tools import link
 
 pytest.importorskip("mpremote", reason="mpremote not installed")
@@ -115,7 +116,9 @@ def test_statim_deploy_compiles_copies_skips_and_verifies(tmp_path, capsys):
         assert code == 0, out.err
         assert "arch armv6m" in out.out
         mpys = sorted(os.listdir(flash / "core"))
-        assert "protocol.mpy" in mpys and "druglib.json" in mpys
+        assert "protocol.mpy" in mpys and "druglib.lib" in mpys and "druglib.json" not in mpys
+        # the board's library is the device form, and it verifies as deployed
+        assert druglib.load(str(flash / "core" / "druglib.lib")).sha256 == druglib.load().sha256
         assert (flash / "main.py").exists() and (flash / "lib" / "hal.mpy").exists()
         head = (flash / "core" / "protocol.mpy").read_bytes()[:4]
         # .mpy v6; bytecode-only files carry no arch (mpy-cross writes one only with native code)

@@ -164,11 +164,16 @@ def test_no_key_provisioned_means_no_maintenance():
     assert json.loads(h.ok("STATUS"))  # bedside still works
 
 
-def _library_variant(version):
+def _library_doc(version):
     doc = json.loads(open(druglib.default_path(), encoding="utf-8").read())
     doc["version"] = version
     doc["sha256"] = druglib.compute_hash(doc)
-    return json.dumps(doc).encode()
+    return doc
+
+
+def _library_variant(version):
+    """A resealed library in the device form, as `statim druglib push` sends it."""
+    return druglib.device_bytes(_library_doc(version))
 
 
 def _push(h, data, tag):
@@ -203,9 +208,9 @@ def test_druglib_update_needs_a_valid_tag_for_this_units_key(tmp_path):
 def test_druglib_with_a_valid_tag_but_a_broken_seal_is_refused():
     h = Harness()
     h.login()
-    doc = json.loads(_library_variant("9.9.8"))
+    doc = _library_doc("9.9.8")
     doc["drugs"]["lorazepam"]["routes"]["iv"]["mode"] = "tampered"  # changed after sealing
-    data = json.dumps(doc).encode()
+    data = druglib.device_bytes(doc)
     st, msg = _push(h, data, auth.hexlify(auth.druglib_tag(h.key, data)))
     assert st == "ERR" and msg.startswith("REFUSED") and "integrity" in msg
     assert h.unit.library.version != "9.9.8"

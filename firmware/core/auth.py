@@ -101,7 +101,13 @@ def login_mac(key, unit_id, nonce_hex):
 
 
 def druglib_tag(key, data):
-    return hmac_sha256(key, (DRUGLIB_LABEL + hexlify(sha256(data))).encode())
+    return druglib_tag_sha(key, hexlify(sha256(data)))
+
+
+def druglib_tag_sha(key, sha_hex):
+    """The same tag from the SHA-256 (hex) of the library bytes: a unit hashes
+    a pushed library as it arrives and never holds it whole."""
+    return hmac_sha256(key, (DRUGLIB_LABEL + sha_hex).encode())
 
 
 def backoff_s(failures):
@@ -240,7 +246,10 @@ class Auth:
         return True
 
     def check_druglib_tag(self, data, tag_hex):
+        return self.check_druglib_tag_sha(hexlify(sha256(data)), tag_hex)
+
+    def check_druglib_tag_sha(self, sha_hex, tag_hex):
         if self.key is None:
             return False
         tag = unhex(tag_hex)
-        return tag is not None and equal(tag, druglib_tag(self.key, data))
+        return tag is not None and equal(tag, druglib_tag_sha(self.key, sha_hex))

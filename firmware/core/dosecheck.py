@@ -682,12 +682,17 @@ def _check(v, drug, route, weight, dose, rate, over, duration, reference, age_gr
     if rk is None:
         raise _Refuse("route %r is not in the library for %s (routes: %s)" % (route, dk, ", ".join(lib.route_names(dk))))
     v["drug"], v["route"] = dk, rk
-    entry = lib.entry(dk, rk)
-    drug_name = lib.drugs[dk].get("name", dk)
+    try:
+        # read from the library file on use: a slice that no longer reads or parses refuses the check
+        entry = lib.entry(dk, rk)
+        head = lib.drug(dk)
+    except druglib.LibraryError as e:
+        raise _Refuse("dose checks refused: drug library entry unusable (%s)" % e)
+    drug_name = lib.drug_name(dk)
     v["mode"] = entry.get("mode")
     v["line"] = entry.get("line")
     v["dose_unit"] = entry.get("dose_unit", "mg")
-    v["cautions"] = list(lib.drugs[dk].get("hazards", [])) + list(entry.get("cautions", []))
+    v["cautions"] = list(head.get("hazards", [])) + list(entry.get("cautions", []))
     if history is not None and not isinstance(history, (list, tuple)):
         raise _Refuse("dose history must be a list of dose events")
     weight_g = _weight(weight, lib)

@@ -1,20 +1,53 @@
-# Drug library: load, verify, look up.
+# Drug library: load, verify, look up -- one drug route at a time.
 #
-# The library is druglib.json next to this file.  It carries a version and
-# the SHA-256 of its canonical content (every key except "sha256", encoded by
-# canonical_bytes below).  load() recomputes the hash; a library that does
-# not parse, has the wrong format, a missing version or a hash mismatch is
-# returned with verified == False and a reason, and dosecheck refuses to
-# check doses against it.  All numbers in the library are integers.
+# The source of truth is the readable druglib.json in the repository (with
+# its sources).  It carries a version and a seal: the SHA-256 of its
+# canonical content (every key except "sha256", encoded by canon.py).
+#
+# On a unit the library is kept in its device form (druglib.lib), a file
+# whose body IS those canonical bytes, after one ASCII header line:
+#
+#   statim-druglib/1 compact sha256=<64 hex> tag=<64 '-'> size=<body bytes> version=<canonical JSON string>\n
+#   {"drug_aliases":{...},"drugs":{...},"format":"statim-druglib/1",...}
+#
+# so verifying it is a streaming SHA-256 over the stored bytes (512-byte
+# reads into one preallocated buffer): no parse and no re-encoding, which on
+# a Pico needed ~225 KB of heap.  The same pass scans the bytes (string,
+# escape and depth state only) and records where each drug, its "routes"
+# object and each route entry lie; settings and the two alias tables are
+# small and kept parsed; a route entry is parsed (json.loads of its slice)
+# only when it is used, and the last one is cached.  The index is built from
+# the same bytes the hash covers, and it is used only if the hash matches.
+#
+# The header's tag field is room for a per-unit HMAC (auth.druglib_tag over
+# the file with the field unset, which is what DLCOMMIT's tag covers); it is
+# unset ('-' * 64) in every file written today, and anything else there is
+# refused until a unit can check it.
+#
+# A library that cannot be read, has the wrong format, a missing version, a
+# seal mismatch or a shape the unit cannot use (libcheck.py; see open_device
+# for what is checked when) is returned with verified == False and a reason,
+# and dosecheck refuses to check doses against it.  An entry that fails to
+# parse or check on use raises LibraryError, which dosecheck turns into an
+# ERROR verdict.  All numbers are integers.
 import json
 
-from . import canon as _canon
 from . import units
 
 FORMAT = "statim-druglib/1"
-FILENAME = "druglib.json"
+FILENAME = "druglib.json"  # readable, sealed (repository; host tools)
+DEVICE_FILENAME = "druglib.lib"  # device form (written by `statim deploy`, DLCOMMIT)
+MAGIC = b"statim-druglib/1 compact "
+TAG_UNSET = "-" * 64
 REFERENCES = ("aes", "ncs")
 AGE_GROUPS = ("adult", "child")
+
+CHUNK = 512  # read size while verifying: the one buffer verification needs
+HEADER_MAX = 256
+MAX_DEPTH = 16  # JSON nesting the scanner accepts (the library uses 9)
+MAX_KEY = 64  # bytes of a drug or route key
+MAX_SMALL = 4096  # bytes of settings or an alias table kept parsed
+MAX_ENTRY = 8192  # bytes of one route entry or drug head parsed on use
 
 try:
     import hashlib as _hashlib
@@ -23,15 +56,28 @@ try:
 except ImportError:  # pragma: no cover - minimal ports
     _HAVE_HASHLIB = False
 
+try:
+    from array import array as _array
+except ImportError:  # pragma: no cover
+    _array = None
+
+
+class LibraryError(ValueError):
+    """A library slice that cannot be used (unreadable, not JSON, wrong shape)."""
+
+
+def _sha256():
+    if _HAVE_HASHLIB:
+        return _hashlib.sha256()
+    from .sha256_fallback import Sha256
+
+    return Sha256()
+
 
 def sha256_hex(data):
-    if _HAVE_HASHLIB:
-        d = _hashlib.sha256(data).digest()
-    else:
-        from .sha256_fallback import sha256_digest
-
-        d = sha256_digest(data)
-    return _hex(d)
+    h = _sha256()
+    h.update(data)
+    return _hex(h.digest())
 
 
 def _hex(b):
@@ -42,7 +88,9 @@ def _hex(b):
 
 
 def canonical_bytes(doc):
-    """Canonical encoding of the whole document except its "sha256" field."""
+    """Canonical encoding of the whole document except its "sha256" field (host side)."""
+    from . import canon as _canon
+
     body = {}
     for k in doc:
         if k != "sha256":
@@ -54,66 +102,757 @@ def compute_hash(doc):
     return sha256_hex(canonical_bytes(doc))
 
 
+def device_bytes(doc):
+    """The device form of a parsed readable library (header line + canonical body).
+
+    The header carries the document's own "sha256" as the seal, so a readable
+    file changed after sealing gives a device file that fails verification.
+    Raises ValueError if the content cannot be encoded canonically."""
+    from . import canon as _canon
+
+    body = canonical_bytes(doc)
+    tag = doc.get("sha256")
+    if not isinstance(tag, str) or len(tag) != 64:
+        tag = "0" * 64
+    head = "%ssha256=%s tag=%s size=%d version=" % (MAGIC.decode(), tag, TAG_UNSET, len(body))
+    return head.encode() + _canon.encode(doc.get("version"), "library version") + b"\n" + body
+
+
 def default_path():
+    """The built-in library next to this module: the device form if deployed, else the readable file."""
     f = __file__
     i = f.rfind("/")
     j = f.rfind("\\")
     if j > i:
         i = j
-    return (f[: i + 1] if i >= 0 else "") + FILENAME
+    d = f[: i + 1] if i >= 0 else ""
+    try:
+        open(d + DEVICE_FILENAME, "rb").close()
+        return d + DEVICE_FILENAME
+    except OSError:
+        return d + FILENAME
 
+
+def _open_path(name, mode):
+    return open(name, mode)
+
+
+class _MemFile:
+    """Just enough of a file over bytes held in memory (a library built on the host)."""
+
+    def __init__(self, data):
+        self.data = data
+        self.pos = 0
+
+    def readinto(self, buf):
+        n = len(buf)
+        part = self.data[self.pos: self.pos + n]
+        k = len(part)
+        buf[0:k] = part
+        self.pos += k
+        return k
+
+    def read(self, n=-1):
+        end = len(self.data) if n < 0 else self.pos + n
+        part = self.data[self.pos: end]
+        self.pos += len(part)
+        return part
+
+    def seek(self, pos, whence=0):
+        self.pos = pos
+        return pos
+
+    def close(self):
+        pass
+
+
+class _MemOpener:
+    def __init__(self, data):
+        self.data = bytes(data)
+
+    def __call__(self, name, mode):
+        return _MemFile(self.data)
+
+
+# ------------------------------------------------------------- the scanner --
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):
+        return x
+
+_QUOTE = const(34)
+_BSLASH = const(92)
+_LBRACE = const(123)
+_RBRACE = const(125)
+_LBRACK = const(91)
+_RBRACK = const(93)
+_COMMA = const(44)
+_COLON = const(58)
+_OBJ = const(1)
+_ARR = const(2)
+
+try:
+    bytearray(b"a").find(b"a", 0, 1)
+    _FIND = True  # C search through string runs (most of the library is text)
+except (AttributeError, TypeError):  # pragma: no cover - ports without bytearray.find
+    _FIND = False
+
+
+class _Scan:
+    """Streaming scan of a JSON object: depth, strings and escapes only.
+
+    Records (start, end) byte spans, relative to the body, of each top-level
+    value, each drug under "drugs", the drug's "routes" value and each route
+    entry; refuses unbalanced or truncated text, a top level that is not one
+    object, nesting deeper than MAX_DEPTH and duplicate keys where it indexes.
+    Whether each value is valid JSON is checked when its slice is parsed."""
+
+    def __init__(self):
+        self.pos = 0
+        self.depth = 0
+        self.kinds = bytearray(MAX_DEPTH + 1)
+        self.in_str = False
+        self.esc = False
+        self.want_key = False
+        # one reused buffer for the key being read: no allocation per key, so
+        # the scan leaves few holes in the heap between the index's objects
+        self.kbuf = bytearray(MAX_KEY)
+        self.klen = -1  # bytes in kbuf, -1 when the current string is not captured
+        self.key = None  # the last key read (str, or None if not indexed) until its ':'
+        self.keys = [None, None, None, None, None]  # current key per object depth 1..4
+        self.vstart = [0, 0, 0, 0, 0]
+        self.open = bytearray(5)  # a value is open at this depth (between ':' and ',' / '}')
+        self.top = {}  # top-level key (str) -> (start, end)
+        self.names = []  # drug keys, in body order
+        self.dspan = _array("i") if _array else []  # per drug: start, end, routes start, routes end, first route, count
+        self.rnames = []  # route keys, all drugs, in body order
+        self.rspan = _array("i") if _array else []  # per route: start, end
+        self.ended = False
+        self.err = None
+
+    def feed(self, buf, i, n):
+        """Scan buf[i:n]; self.pos is the body offset of buf[0]."""
+        while i < n and self.err is None:
+            if self.in_str:
+                i = self._string(buf, i, n)
+                continue
+            c = buf[i]
+            if self.ended:
+                self.err = "data after the end of the library object"
+            elif c == _QUOTE:
+                self.in_str = True
+                if self.want_key and self._indexing(self.depth):
+                    self.klen = 0
+            elif c == _LBRACE or c == _LBRACK:
+                self._push(_OBJ if c == _LBRACE else _ARR)
+            elif c == _RBRACE or c == _RBRACK:
+                self._pop(_OBJ if c == _RBRACE else _ARR, self.pos + i)
+            elif c == _COLON:
+                self._colon(self.pos + i)
+            elif c == _COMMA:
+                if self.depth == 0:
+                    self.err = "misplaced ','"
+                elif self.kinds[self.depth] == _OBJ:
+                    self._end_value(self.depth, self.pos + i)
+                    self.want_key = True
+            elif self.depth == 0:
+                self.err = "the library is not one JSON object"
+            i += 1
+        self.pos += n
+
+    def _string(self, buf, i, n):
+        if self.esc:
+            self.esc = False
+            self._cap(buf, i, i + 1)
+            return i + 1
+        if _FIND:
+            q = buf.find(b'"', i, n)
+            b = buf.find(b"\\", i, q if q >= 0 else n)
+            j = b if b >= 0 else (q if q >= 0 else n)
+        else:
+            j = i
+            while j < n and buf[j] != _QUOTE and buf[j] != _BSLASH:
+                j += 1
+        if self.klen >= 0 and j > i:
+            self._cap(buf, i, j)
+            if self.err is not None:
+                return n
+        if j >= n:
+            return n
+        if buf[j] == _BSLASH:
+            self.esc = True
+            self._cap(buf, j, j + 1)
+            return j + 1
+        self.in_str = False  # closing quote
+        if self.want_key:
+            self.key = self._key_text() if self.klen >= 0 else None
+        self.klen = -1
+        return j + 1
+
+    def _cap(self, buf, i, j):
+        k = self.klen
+        if k < 0:
+            return
+        if k + j - i > MAX_KEY:
+            if self.depth == 2 or self.depth == 4:
+                self.err = "a drug or route name is longer than %d bytes" % MAX_KEY
+            self.klen = -1  # a long top-level or drug field name: not one the index uses
+            return
+        kb = self.kbuf
+        while i < j:
+            kb[k] = buf[i]
+            k += 1
+            i += 1
+        self.klen = k
+
+    def _key_text(self):
+        k = self.klen
+        kb = self.kbuf
+        if self.depth == 3:
+            # a drug's field names: only "routes" matters, and comparing in
+            # place avoids a string per field
+            if k == 6 and kb[0] == 114 and kb[1] == 111 and kb[2] == 117 and kb[3] == 116 \
+                    and kb[4] == 101 and kb[5] == 115:
+                return "routes"
+            return None
+        raw = bytes(kb[0:k])
+        if b"\\" in raw:
+            return json.loads(b'"' + raw + b'"')
+        return raw.decode()
+
+    def _indexing(self, d):
+        """Whether keys at object depth d matter to the index."""
+        if d == 1:
+            return True
+        if self.keys[1] != "drugs" or d > 4:
+            return False
+        return d < 4 or (self.kinds[2] == _OBJ and self.keys[3] == "routes")
+
+    def _push(self, kind):
+        d = self.depth + 1
+        if self.ended or (d == 1 and kind != _OBJ):
+            self.err = "the library is not one JSON object"
+            return
+        if d > MAX_DEPTH:
+            self.err = "nested deeper than %d levels" % MAX_DEPTH
+            return
+        self.depth = d
+        self.kinds[d] = kind
+        self.want_key = kind == _OBJ
+        if d <= 4:
+            self.keys[d] = None
+            self.open[d] = 0
+
+    def _pop(self, kind, at):
+        d = self.depth
+        if d == 0 or self.kinds[d] != kind:
+            self.err = "unbalanced brackets"
+            return
+        if kind == _OBJ:
+            self._end_value(d, at)
+        self.depth = d - 1
+        self.want_key = False
+        if d == 1:
+            self.ended = True
+
+    def _colon(self, at):
+        d = self.depth
+        if d == 0 or self.kinds[d] != _OBJ or not self.want_key:
+            self.err = "misplaced ':'"
+            return
+        self.want_key = False
+        k = self.key
+        self.key = None
+        if d > 4:
+            return
+        self.keys[d] = k
+        self.open[d] = 1
+        self.vstart[d] = at + 1
+        if k is None or not self._indexing(d):
+            return
+        if d == 1:
+            name = k
+            if name in self.top:
+                self.err = "duplicate key %s" % name
+            self.top[name] = (at + 1, -1)
+        elif d == 2:
+            name = k
+            if name in self.names:
+                self.err = "duplicate drug %s" % name
+            self.names.append(name)
+            self.dspan.extend((at + 1, -1, -1, -1, len(self.rnames), 0))
+        elif d == 3 and k == "routes" and self.kinds[2] == _OBJ:
+            base = len(self.dspan) - 6
+            if self.dspan[base + 2] >= 0:
+                self.err = "duplicate routes in drug %s" % self.names[-1]
+            self.dspan[base + 2] = at + 1
+        elif d == 4 and self._indexing(4):
+            base = len(self.dspan) - 6
+            name = k
+            first = self.dspan[base + 4]
+            if name in self.rnames[first:]:
+                self.err = "duplicate route %s in drug %s" % (name, self.names[-1])
+            if name in self.rnames:
+                name = self.rnames[self.rnames.index(name)]  # one "iv" string for every drug's iv route
+            self.rnames.append(name)
+            self.rspan.extend((at + 1, -1))
+            self.dspan[base + 5] += 1
+
+    def _end_value(self, d, at):
+        if d > 4 or not self.open[d]:
+            return
+        self.open[d] = 0
+        k = self.keys[d]
+        if k is None or not self._indexing(d):
+            return
+        if d == 1:
+            name = k
+            self.top[name] = (self.top[name][0], at)
+        elif d == 2:
+            self.dspan[len(self.dspan) - 5] = at
+        elif d == 3 and k == "routes" and self.kinds[2] == _OBJ:
+            self.dspan[len(self.dspan) - 3] = at
+        elif d == 4:
+            self.rspan[len(self.rspan) - 1] = at
+
+
+# ---------------------------------------------------------------- Library --
 
 class Library:
-    """A loaded library.  Use only if .verified; otherwise .reason says why."""
+    """A drug library in its device form.  Use only if .verified; otherwise
+    .reason says why.  Lookups read one drug route at a time from the file."""
 
-    def __init__(self, doc, verified, reason, path=None):
-        self.doc = doc
-        self.verified = verified
-        self.reason = reason
-        self.path = path
-        d = doc if isinstance(doc, dict) else {}
-        self.version = d.get("version") if isinstance(d.get("version"), str) else None
-        self.sha256 = d.get("sha256") if isinstance(d.get("sha256"), str) else None
-        s = d.get("settings")
-        self.settings = s if isinstance(s, dict) else {}
-        dr = d.get("drugs")
-        self.drugs = dr if isinstance(dr, dict) else {}
+    def __init__(self, open_fn=None, name=None, path=None):
+        self.verified = False
+        self.reason = "drug library not loaded"
+        self.path = path if path is not None else name
+        self.version = None
+        self.sha256 = None
+        self.settings = {}
+        self.size = 0  # bytes of the device file
+        self.file_sha256 = None  # SHA-256 of the whole device file (DLGET, the tag)
+        self._open = open_fn
+        self._name = name
+        self._base = 0  # offset of the body in the file
+        self._names = ()
+        self._dspan = ()
+        self._rnames = ()
+        self._rspan = ()
+        self._drug_aliases = b"{}"  # the alias tables as their canonical bytes (see _alias)
+        self._route_aliases = b"{}"
+        self._head = None  # (drug key, head dict): the last drug's fields other than routes
+
+    # -- lookups ---------------------------------------------------------
+    def _di(self, dk):
+        try:
+            return self._names.index(dk)
+        except ValueError:
+            return -1
 
     def drug_names(self):
-        return sorted(self.drugs.keys())
+        return sorted(self._names)
+
+    def has_drug(self, dk):
+        return self._di(dk) >= 0
 
     def resolve_drug(self, name):
         """Drug key for a name or alias (case-insensitive), or None."""
         if not isinstance(name, str):
             return None
         n = name.strip().lower()
-        if n in self.drugs:
+        if self._di(n) >= 0:
             return n
-        aliases = self.doc.get("drug_aliases", {})
-        return aliases.get(n)
+        dk = _alias(self._drug_aliases, n)
+        return dk if self._di(dk) >= 0 else None
+
+    def _routes(self, dk):
+        i = self._di(dk)
+        if i < 0:
+            return ()
+        first = self._dspan[6 * i + 4]
+        return self._rnames[first: first + self._dspan[6 * i + 5]]
 
     def resolve_route(self, drug_key, route):
-        if not isinstance(route, str) or drug_key not in self.drugs:
+        if not isinstance(route, str):
             return None
+        routes = self._routes(drug_key)
         r = route.strip().lower()
-        routes = self.drugs[drug_key].get("routes", {})
         if r in routes:
             return r
-        r = self.doc.get("route_aliases", {}).get(r)
+        r = _alias(self._route_aliases, r)
         return r if r in routes else None
 
     def route_names(self, drug_key):
-        return sorted(self.drugs.get(drug_key, {}).get("routes", {}).keys())
+        return sorted(self._routes(drug_key))
+
+    def entries(self):
+        """[(drug key, route key)] of every entry, drugs sorted then routes sorted (no parsing)."""
+        out = []
+        for dk in self.drug_names():
+            for rk in self.route_names(dk):
+                out.append((dk, rk))
+        return out
+
+    def drug(self, dk):
+        """The drug's own fields (name, class, hazards, ...) without its routes."""
+        h = self._head
+        if h is not None and h[0] == dk:
+            return h[1]
+        i = self._di(dk)
+        if i < 0:
+            raise LibraryError("drug %s is not in the library" % (dk,))
+        s = self._dspan
+        start, end, rs, re = s[6 * i], s[6 * i + 1], s[6 * i + 2], s[6 * i + 3]
+        if rs < 0 or re < 0:
+            d = self._parse(start, end, "drug %s" % dk)
+        else:
+            # the drug object with its routes value replaced by null: small to parse
+            raw = self._read(start, rs - start) + b"null" + self._read(re, end - re)
+            d = _loads(raw, "drug %s" % dk)
+        if not isinstance(d, dict):
+            raise LibraryError("drug %s is not an object" % dk)
+        if "routes" in d:
+            d.pop("routes")
+        self._head = (dk, d)
+        return d
+
+    def drug_name(self, dk):
+        """Display name of a drug ("Lorazepam"), its key if it has none."""
+        n = self.drug(dk).get("name", dk)
+        return n if isinstance(n, str) else dk
 
     def entry(self, drug_key, route_key):
-        return self.drugs[drug_key]["routes"][route_key]
+        """The route entry, parsed from its slice; LibraryError if it cannot be.
+
+        Not cached: a parsed entry is 3-5 KB on a board, more than the rest of
+        the library's resident state, and parsing one takes milliseconds."""
+        i = self._di(drug_key)
+        routes = self._routes(drug_key)
+        if route_key not in routes:
+            raise LibraryError("route %s is not in the library for %s" % (route_key, drug_key))
+        j = self._dspan[6 * i + 4] + routes.index(route_key)
+        what = "drug %s route %s" % (drug_key, route_key)
+        d = self._parse(self._rspan[2 * j], self._rspan[2 * j + 1], what)
+        from .libcheck import entry_error
+
+        bad = entry_error(drug_key, route_key, d)
+        if bad is not None:
+            raise LibraryError(bad)
+        return d
+
+    def check_entries(self):
+        """None if every route entry parses and has the shape the unit relies on, else why not.
+        One entry in memory at a time."""
+        for dk in self._names:
+            for rk in self._routes(dk):
+                try:
+                    self.entry(dk, rk)
+                except LibraryError as e:
+                    return str(e)
+        return None
 
     def setting(self, name):
         return self.settings[name]
 
+    def drop_cache(self):
+        self._head = None
 
-def verify_doc(doc):
-    """(ok, reason) for a parsed document."""
+    def rebind(self, name, path=None):
+        """The same verified bytes now live under `name` (renamed into place after DLCOMMIT)."""
+        self._name = name
+        self.path = path if path is not None else name
+        self.drop_cache()
+
+    # -- raw bytes (DLGET) ------------------------------------------------
+    def read_raw(self, off, n):
+        """n bytes of the device file from off (the whole file: header and body)."""
+        if self._open is None or off >= self.size:
+            return b""
+        f = self._open(self._name, "rb")
+        try:
+            f.seek(off)
+            return f.read(min(n, self.size - off))
+        finally:
+            f.close()
+
+    def _read(self, off, n):
+        if n < 0 or n > MAX_ENTRY:
+            raise LibraryError("a library slice of %d bytes is out of range" % n)
+        try:
+            data = self.read_raw(self._base + off, n)
+        except OSError as e:
+            raise LibraryError("drug library %s cannot be read (%s)" % (self.path, e))
+        if len(data) != n:
+            raise LibraryError("drug library %s is shorter than when it was verified" % self.path)
+        return data
+
+    def _parse(self, start, end, what, limit=MAX_ENTRY):
+        if end - start > limit:
+            raise LibraryError("%s is larger than %d bytes" % (what, limit))
+        return _loads(self._read(start, end - start), what)
+
+
+def _alias(raw, name):
+    """The value of key `name` in a canonical JSON object of strings held as bytes, or None.
+
+    In canonical JSON a key is always preceded by '{' or ',' and followed by
+    ':', and a plain name (no quote, backslash or control character) is
+    encoded as its own UTF-8 bytes, so the search cannot match inside a value."""
+    if not isinstance(name, str) or not name:
+        return None
+    for c in name:
+        if c == '"' or c == "\\" or ord(c) < 0x20:
+            return None
+    key = b'"' + name.encode() + b'":'
+    i = raw.find(key)
+    while i > 0 and raw[i - 1] != 44 and raw[i - 1] != 123:  # preceded by ',' or '{'
+        i = raw.find(key, i + 1)
+    if i <= 0:
+        return None
+    start = i + len(key)
+    j = start + 1
+    while j < len(raw) and raw[j] != 34:
+        j += 2 if raw[j] == 92 else 1
+    try:
+        v = json.loads(raw[start: j + 1])
+    except ValueError:
+        return None
+    return v if isinstance(v, str) else None
+
+
+def _loads(raw, what):
+    try:
+        return json.loads(raw)
+    except MemoryError:
+        raise LibraryError("%s does not fit in memory" % what)
+    except Exception:
+        raise LibraryError("%s is not valid JSON" % what)
+
+
+def _refuse(lib, reason):
+    lib.verified = False
+    lib.reason = reason
+    lib._names = ()
+    lib._dspan = ()
+    lib._rnames = ()
+    lib._rspan = ()
+    lib.settings = {}
+    lib._drug_aliases = b"{}"
+    lib._route_aliases = b"{}"
+    lib.drop_cache()
+    return lib
+
+
+def _header(line):
+    """(sha256 hex, version raw bytes, body size) from the header line, or a reason string."""
+    if not line.startswith(MAGIC):
+        return "not a compact drug library (its first line is not the %r header)" % MAGIC.decode().strip()
+    parts = bytes(line[len(MAGIC):]).split(b" ", 3)
+    if len(parts) != 4 or not parts[0].startswith(b"sha256=") or not parts[1].startswith(b"tag=") \
+            or not parts[2].startswith(b"size=") or not parts[3].startswith(b"version="):
+        return "the drug library header is malformed"
+    sha = parts[0][7:].decode()
+    if len(sha) != 64 or not _is_hex(sha):
+        return "the drug library header has no SHA-256 seal"
+    if parts[1][4:] != TAG_UNSET.encode():
+        return "the drug library header's tag field is malformed"
+    size = parts[2][5:].decode()
+    if not size or not size.isdigit() or len(size) > 9:
+        return "the drug library header's size is malformed"
+    return sha, parts[3][8:], int(size)
+
+
+def _is_hex(s):
+    for c in s:
+        if c not in "0123456789abcdef":
+            return False
+    return True
+
+
+def open_device(open_fn, name, path=None, buf=None, entries=False):
+    """Verify the device-form library `name` (opened by open_fn(name, 'rb'))
+    and index it.  Never raises: a Library, verified or with a reason.
+
+    Checked here: the seal, the header, the JSON structure, format, version,
+    settings, alias tables and each drug's own fields.  Route entries are
+    checked when a library is made or installed (entries=True: `statim
+    deploy`, DLCOMMIT, the host tools), and again as each is parsed on use;
+    the seal proves the bytes have not changed since.  Parsing every entry at
+    boot would double the heap the verification needs on a board."""
+    lib = Library(open_fn, name, path)
+    try:
+        return _verify(lib, buf, entries)
+    except MemoryError:
+        return _refuse(lib, "drug library %s does not fit in memory" % lib.path)
+    except OSError as e:
+        return _refuse(lib, "drug library %s cannot be read (%s)" % (lib.path, e))
+    except LibraryError as e:
+        return _refuse(lib, "drug library %s is sealed but malformed: %s" % (lib.version, e))
+    except Exception as e:  # whatever the bytes, a refusal with a reason, never a crash
+        return _refuse(lib, "drug library %s cannot be used (%s: %s)" % (lib.path, type(e).__name__, e))
+
+
+def _verify(lib, buf, entries):
+    if buf is None:
+        buf = bytearray(CHUNK)
+    f = lib._open(lib._name, "rb")
+    try:
+        n = f.readinto(buf)
+        nl = buf.find(b"\n", 0, min(n, HEADER_MAX)) if _FIND else bytes(buf[0:min(n, HEADER_MAX)]).find(b"\n")
+        if nl < 0:
+            return _refuse(lib, "drug library %s has no header line: %s" % (
+                lib.path, "it is empty" if n == 0 else "not a compact drug library"))
+        h = _header(bytes(buf[0:nl]))
+        if isinstance(h, str):
+            return _refuse(lib, h)
+        seal, version_raw, size = h
+        whole = _sha256()  # the file as stored: DLGET's checksum, basis of the tag
+        body = _sha256()  # the seal: canonical bytes only
+        scan = _Scan()
+        mv = memoryview(buf)
+        whole.update(mv[0:n])
+        body.update(mv[nl + 1:n])
+        scan.pos = -(nl + 1)  # body offsets: the header is not part of the body
+        scan.feed(buf, nl + 1, n)
+        got = n - nl - 1
+        total = n
+        while True:
+            n = f.readinto(buf)
+            if not n:
+                break
+            total += n
+            got += n
+            whole.update(mv[0:n] if n < CHUNK else buf)
+            body.update(mv[0:n] if n < CHUNK else buf)
+            if scan.err is None:
+                scan.feed(buf, 0, n)
+    finally:
+        f.close()
+    lib.size = total
+    lib._base = nl + 1
+    lib.file_sha256 = _hex(whole.digest())
+    digest = _hex(body.digest())
+    if digest != seal:
+        return _refuse(lib, "drug library failed its integrity check (SHA-256 %s..., expected %s...): it was changed after sealing" % (
+            digest[:12], seal[:12]))
+    if got != size:
+        return _refuse(lib, "drug library body is %d bytes, its header says %d" % (got, size))
+    # sealed: the index and the parsed parts come from the bytes the seal covers
+    if scan.err is not None or scan.depth or scan.in_str or not scan.ended:
+        return _refuse(lib, "drug library is sealed but not well-formed JSON: %s" % (
+            scan.err or "it ends inside a value"))
+    top = scan.top
+    lib._names = tuple(scan.names)
+    lib._dspan = scan.dspan
+    lib._rnames = tuple(scan.rnames)
+    lib._rspan = scan.rspan
+    span = top.get("format")
+    if span is None or lib._read(span[0], span[1] - span[0]) != ('"%s"' % FORMAT).encode():
+        return _refuse(lib, "library format is not %r" % FORMAT)
+    span = top.get("version")
+    vraw = lib._read(span[0], span[1] - span[0]) if span is not None else b""
+    ver = _loads(vraw, "version") if vraw else None
+    if not isinstance(ver, str) or not ver:
+        return _refuse(lib, "library has no version")
+    if vraw != version_raw:
+        return _refuse(lib, "the drug library header's version does not match the sealed one")
+    lib.version = ver
+    lib.sha256 = seal
+    from .libcheck import settings_error, aliases_error, head_error
+
+    for k in ("settings", "drugs"):
+        span = top.get(k)
+        if span is None or span[1] - span[0] <= 2:
+            return _refuse(lib, "library has no %s" % k)
+    span = top["settings"]
+    st = lib._parse(span[0], span[1], "settings", MAX_SMALL)
+    bad = settings_error(st)
+    if bad is None:
+        lib.settings = st
+        for name in ("drug_aliases", "route_aliases"):
+            span = top.get(name)
+            raw = lib._read(span[0], span[1] - span[0]) if span is not None else b"{}"
+            if len(raw) > MAX_SMALL:
+                bad = "%s is larger than %d bytes" % (name, MAX_SMALL)
+                break
+            bad = aliases_error(name, _loads(raw, name))
+            if bad is not None:
+                break
+            # kept as bytes (a third of the parsed table's heap), searched by _alias
+            setattr(lib, "_" + name, raw)
+    if bad is None and not lib._names:
+        bad = "drugs is not a non-empty object"
+    if bad is None:
+        for dk in lib._names:
+            bad = head_error(dk, lib.drug(dk), lib._routes(dk))
+            if bad is not None:
+                break
+    lib.drop_cache()
+    if bad is None and entries:
+        bad = lib.check_entries()
+    if bad is not None:
+        return _refuse(lib, "library %s is sealed but malformed: %s" % (ver, bad))
+    lib.verified = True
+    lib.reason = ""
+    return lib
+
+
+def load(path=None, entries=False):
+    """Load and verify a library file (device form or readable JSON); never raises.
+    A readable file is checked whole (it is a host-side form); entries=True checks
+    every route entry of a device file too."""
+    if path is None:
+        path = default_path()
+    try:
+        f = open(path, "rb")
+        try:
+            head = f.read(len(MAGIC))
+        finally:
+            f.close()
+    except OSError as e:
+        return _refuse(Library(None, None, path), "drug library %s cannot be read (%s)" % (path, e))
+    if head == MAGIC:
+        return open_device(_open_path, path, path, entries=entries)
+    try:
+        with open(path, "rb") as f:
+            text = f.read()
+    except OSError as e:
+        return _refuse(Library(None, None, path), "drug library %s cannot be read (%s)" % (path, e))
+    except MemoryError:
+        return _refuse(Library(None, None, path), "drug library %s does not fit in memory" % path)
+    return loads(text, path)
+
+
+def loads(text, path=None):
+    """A library from its bytes or text: the device form, or the readable JSON
+    (converted to the device form in memory, a host-side convenience: the
+    conversion needs the whole document in RAM).  Never raises."""
+    if isinstance(text, str):
+        text = text.encode("utf-8")
+    if bytes(text[0:len(MAGIC)]) == MAGIC:
+        return open_device(_MemOpener(text), "", path, entries=True)
+    try:
+        doc = json.loads(text)
+    except MemoryError:
+        return _refuse(Library(None, None, path), "drug library does not fit in memory")
+    except Exception:
+        return _refuse(Library(None, None, path), "drug library is not valid JSON")
+    ok, reason = _precheck(doc)
+    if not ok:
+        return _refuse(Library(None, None, path), reason)
+    try:
+        data = device_bytes(doc)
+    except ValueError as e:
+        return _refuse(Library(None, None, path), "library content is not canonical: %s" % e)
+    except MemoryError:
+        return _refuse(Library(None, None, path), "drug library does not fit in memory")
+    doc = None
+    return open_device(_MemOpener(data), "", path, entries=True)
+
+
+def _precheck(doc):
+    """What the device form's header needs from a readable document."""
     if not isinstance(doc, dict):
         return False, "library is not a JSON object"
     if doc.get("format") != FORMAT:
@@ -124,43 +863,7 @@ def verify_doc(doc):
     tag = doc.get("sha256")
     if not isinstance(tag, str) or len(tag) != 64:
         return False, "library has no SHA-256 integrity tag"
-    try:
-        got = compute_hash(doc)
-    except ValueError as e:
-        return False, "library content is not canonical: %s" % e
-    if got != tag:
-        return False, "library %s failed its integrity check (SHA-256 %s..., expected %s...): it was changed after sealing" % (
-            ver, got[:12], tag[:12])
-    for k in ("settings", "drugs"):
-        if not isinstance(doc.get(k), dict) or not doc.get(k):
-            return False, "library has no %s" % k
-    from .libcheck import shape_error
-
-    bad = shape_error(doc)
-    if bad is not None:
-        return False, "library %s is sealed but malformed: %s" % (ver, bad)
     return True, ""
-
-
-def load(path=None):
-    """Load and verify; never raises.  Returns a Library."""
-    if path is None:
-        path = default_path()
-    try:
-        with open(path) as f:
-            text = f.read()
-    except OSError as e:
-        return Library({}, False, "drug library %s cannot be read (%s)" % (path, e), path)
-    return loads(text, path)
-
-
-def loads(text, path=None):
-    try:
-        doc = json.loads(text)
-    except Exception:
-        return Library({}, False, "drug library is not valid JSON", path)
-    ok, reason = verify_doc(doc)
-    return Library(doc, ok, reason, path)
 
 
 _cached = None

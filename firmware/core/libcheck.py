@@ -1,9 +1,14 @@
-# Shape check for a drug library document (called by druglib.verify_doc once
-# the integrity tag matches).  The tag proves the text was not changed after
-# sealing; it does not prove the sealed content is well formed, and a library
-# with a drug that is not an object, or a setting of the wrong type, would
-# make the unit's menus or the dose checker fail at the bedside.  Refusing it
-# at load time keeps the failure where the maintainer sees it.
+# Shape check for a drug library (called once the seal matches).  The seal
+# proves the bytes were not changed after sealing; it does not prove the
+# sealed content is well formed, and a library with a drug that is not an
+# object, or a setting of the wrong type, would make the unit's menus or the
+# dose checker fail at the bedside.  Refusing it at load time keeps the
+# failure where the maintainer sees it.
+#
+# The checks come in pieces (settings, alias tables, a drug's own fields, one
+# route entry) so the unit can check its library one entry at a time, never
+# holding the whole document; shape_error() runs them all on a parsed
+# document (host tools, tests).
 
 # settings the dose checker reads, with their types
 SETTINGS = (
@@ -28,11 +33,29 @@ def _pair(v):
     return 0 < int(lo) <= int(hi)
 
 
-def shape_error(doc):
-    """None if the document has the shape the unit relies on, else why not."""
-    st = doc.get("settings")
+def _float_in(v, depth=0):
+    """Whether a parsed value holds a float (the library is integers only:
+    a float32 board and CPython would not agree on it)."""
+    if isinstance(v, float):
+        return True
+    if depth > 20:
+        return False
+    if isinstance(v, dict):
+        for k in v:
+            if _float_in(v[k], depth + 1):
+                return True
+    elif isinstance(v, list):
+        for x in v:
+            if _float_in(x, depth + 1):
+                return True
+    return False
+
+
+def settings_error(st):
     if not isinstance(st, dict):
         return "settings is not an object"
+    if _float_in(st):
+        return "settings hold a number that is not an integer (integers only)"
     for name, kind in SETTINGS:
         v = st.get(name)
         if kind is int:
@@ -46,39 +69,76 @@ def shape_error(doc):
     for group in ("adult", "child"):
         if not _pair(wp.get(group)):
             return "setting weight_plausible_g.%s must be [low, high] grams" % group
+    return None
+
+
+def aliases_error(name, al):
+    if not isinstance(al, dict):
+        return "%s is not an object" % name
+    for k in al:
+        if not isinstance(al[k], str):
+            return "%s.%s is not text" % (name, k)
+    return None
+
+
+def head_error(key, d, routes):
+    """A drug's own fields (d, without "routes") and the names of its routes."""
+    if not isinstance(key, str) or not key or not isinstance(d, dict):
+        return "drug %r is not an object" % (key,)
+    if _float_in(d):
+        return "drug %s holds a number that is not an integer (integers only)" % key
+    if "name" in d and not isinstance(d["name"], str):
+        return "drug %s: name is not text" % key
+    if not isinstance(d.get("hazards", []), list):
+        return "drug %s: hazards is not a list" % key
+    if not routes:
+        return "drug %s has no routes" % key
+    return None
+
+
+def entry_error(key, rk, e):
+    if not isinstance(rk, str) or not isinstance(e, dict):
+        return "drug %s route %r is not an object" % (key, rk)
+    if _float_in(e):
+        return "drug %s route %s holds a number that is not an integer (integers only)" % (key, rk)
+    if e.get("mode") not in ("bolus", "infusion"):
+        return "drug %s route %s: mode must be bolus or infusion" % (key, rk)
+    if not isinstance(e.get("cautions", []), list):
+        return "drug %s route %s: cautions is not a list" % (key, rk)
+    conc = e.get("concentrations_ug_per_ml", [])
+    if not isinstance(conc, list):
+        return "drug %s route %s: concentrations is not a list" % (key, rk)
+    for c in conc:
+        if not _is_int(c) or c <= 0:
+            return "drug %s route %s: concentration %r is not a positive integer" % (key, rk, c)
+    return None
+
+
+def shape_error(doc):
+    """None if a parsed document has the shape the unit relies on, else why not."""
+    bad = settings_error(doc.get("settings"))
+    if bad is not None:
+        return bad
     drugs = doc.get("drugs")
     if not isinstance(drugs, dict) or not drugs:
         return "drugs is not a non-empty object"
     for key in drugs:
         d = drugs[key]
-        if not isinstance(key, str) or not key or not isinstance(d, dict):
-            return "drug %r is not an object" % (key,)
-        if "name" in d and not isinstance(d["name"], str):
-            return "drug %s: name is not text" % key
-        if not isinstance(d.get("hazards", []), list):
-            return "drug %s: hazards is not a list" % key
-        routes = d.get("routes")
-        if not isinstance(routes, dict) or not routes:
-            return "drug %s has no routes" % key
+        routes = d.get("routes") if isinstance(d, dict) else None
+        head = {}
+        if isinstance(d, dict):
+            for k in d:
+                if k != "routes":
+                    head[k] = d[k]
+        bad = head_error(key, head if isinstance(d, dict) else d, routes if isinstance(routes, dict) else None)
+        if bad is not None:
+            return bad
         for rk in routes:
-            e = routes[rk]
-            if not isinstance(rk, str) or not isinstance(e, dict):
-                return "drug %s route %r is not an object" % (key, rk)
-            if e.get("mode") not in ("bolus", "infusion"):
-                return "drug %s route %s: mode must be bolus or infusion" % (key, rk)
-            if not isinstance(e.get("cautions", []), list):
-                return "drug %s route %s: cautions is not a list" % (key, rk)
-            conc = e.get("concentrations_ug_per_ml", [])
-            if not isinstance(conc, list):
-                return "drug %s route %s: concentrations is not a list" % (key, rk)
-            for c in conc:
-                if not _is_int(c) or c <= 0:
-                    return "drug %s route %s: concentration %r is not a positive integer" % (key, rk, c)
+            bad = entry_error(key, rk, routes[rk])
+            if bad is not None:
+                return bad
     for name in ("drug_aliases", "route_aliases"):
-        al = doc.get(name, {})
-        if not isinstance(al, dict):
-            return "%s is not an object" % name
-        for k in al:
-            if not isinstance(al[k], str):
-                return "%s.%s is not text" % (name, k)
+        bad = aliases_error(name, doc.get(name, {}))
+        if bad is not None:
+            return bad
     return None

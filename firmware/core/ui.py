@@ -167,14 +167,9 @@ class Ui:
 
     # dose entry
     def _dose_entries(self):
+        # (drug, route) pairs only: an entry is read from the library when chosen
         lib = self.unit.library
-        out = []  # type: list
-        if not lib.verified:
-            return out
-        for d in lib.drug_names():
-            for r in lib.route_names(d):
-                out.append((d, r, lib.entry(d, r)))
-        return out
+        return lib.entries() if lib.verified else []
 
     def _start_dose(self):
         if self.unit.weight_g is None:
@@ -192,8 +187,9 @@ class Ui:
         elif b in ("up", "down"):
             self.sel = (self.sel + (1 if b == "down" else -1)) % len(self.entries)
         elif b == "ok":
-            self.drug = self.entries[self.sel]
-            d, r, entry = self.drug
+            d, r = self.entries[self.sel]
+            entry = self.unit.library.entry(d, r)
+            self.drug = (d, r, entry)
             if entry.get("mode") == "infusion":
                 self.amount = entry.get("rate", {}).get("lo_ng_per_kg_h", 0)
             else:
@@ -408,7 +404,7 @@ class Ui:
         s.set(7, "OK select BACK")
 
     def _draw_dose_drug(self, s, t):
-        self._draw_list(s, "GIVE DOSE: drug", ["%s %s" % (d, r) for d, r, e in self.entries], t)
+        self._draw_list(s, "GIVE DOSE: drug", ["%s %s" % (d, r) for d, r in self.entries], t)
         s.set(7, "OK select BACK")
 
     def _draw_dose_amount(self, s, t):

@@ -9,7 +9,10 @@
 3. Copy with mpremote's SerialTransport: for each file, hash the copy on the
    unit (SHA-256); skip it if it matches, otherwise write it and hash it
    again to verify.  Layout on the unit:
-       /core/*.mpy, /core/druglib.json     firmware/core
+       /core/*.mpy                         firmware/core
+       /core/druglib.lib                   firmware/core/druglib.json in its device
+                                           form (header line + canonical bytes: the
+                                           unit verifies it by hashing, reads it per drug)
        /lib/*.mpy                          firmware/boards/<board>/ (not main.py)
        /main.py                            the board's main.py (source: boot runs it)
 4. Soft-reset the unit (unless --no-reset): main.py starts, bedside mode.
@@ -32,6 +35,7 @@ FIRMWARE = os.path.join(REPO, "firmware")
 ARCHS = (None, "x86", "x64", "armv6", "armv6m", "armv7m", "armv7em", "armv7emsp", "armv7emdp", "xtensa",
          "xtensawin", "rv32imc", "rv64imc")
 MPY_VERSION = 6
+LIBRARY = "library"  # plan item kind: the drug library, converted to its device form
 
 
 class DeployError(Exception):
@@ -39,12 +43,13 @@ class DeployError(Exception):
 
 
 def plan(board="rp2_pico"):
-    """[(source path, device path, compile?)] for the core and the board."""
+    """[(source path, device path, kind)] for the core and the board: kind True compiles
+    with mpy-cross, LIBRARY converts the drug library to its device form, False copies."""
     items = []
     for src in sorted(glob.glob(os.path.join(FIRMWARE, "core", "*.py"))):
         name = os.path.basename(src)[:-3]
         items.append((src, "/core/%s.mpy" % name, True))
-    items.append((os.path.join(FIRMWARE, "core", "druglib.json"), "/core/druglib.json", False))
+    items.append((os.path.join(FIRMWARE, "core", "druglib.json"), "/core/druglib.lib", LIBRARY))
     bdir = os.path.join(FIRMWARE, "boards", board)
     if not os.path.isdir(bdir):
         raise DeployError("no board %r in firmware/boards (have: %s)" % (
@@ -70,11 +75,34 @@ def compile_mpy(src, out, arch, source_name):
         return f.read()
 
 
+def library_device_bytes(src):
+    """The readable library at src in the form the unit keeps (refused unless it verifies)."""
+    import json
+
+    from firmware.core import druglib
+
+    with open(src, "rb") as f:
+        raw = f.read()
+    if raw.startswith(druglib.MAGIC):
+        data = raw
+    else:
+        try:
+            data = druglib.device_bytes(json.loads(raw))
+        except (ValueError, AttributeError) as e:
+            raise DeployError("drug library %s cannot be converted: %s" % (src, e))
+    lib = druglib.loads(data, src)
+    if not lib.verified:
+        raise DeployError("drug library %s not deployed: %s" % (src, lib.reason))
+    return data
+
+
 def build(items, arch, workdir):
     """[(device path, bytes)]"""
     out = []
     for i, (src, dest, comp) in enumerate(items):
-        if comp:
+        if comp == LIBRARY:
+            data = library_device_bytes(src)
+        elif comp:
             data = compile_mpy(src, os.path.join(workdir, "%d.mpy" % i), arch, dest.lstrip("/")[:-4] + ".py")
         else:
             with open(src, "rb") as f:
@@ -160,7 +188,7 @@ def deploy(port, key=None, board="rp2_pico", arch="auto", force=False, reset=Tru
         if arch == "auto":
             arch = device_arch(t)
         result["arch"] = arch
-        log("compiling %d files with mpy-cross%s" % (sum(1 for i in items if i[2]),
+        log("compiling %d files with mpy-cross%s" % (sum(1 for i in items if i[2] is True),
                                                      " -march=" + arch if arch else ""))
         with tempfile.TemporaryDirectory(prefix="statim-deploy-") as wd:
             files = build(items, arch, wd)

@@ -4,10 +4,14 @@
 the library's tag (exit 0 if it matches, 1 if not).  `hash` prints the
 recomputed hash.  `seal` writes the recomputed hash into the file -- a
 maintenance step after a reviewed edit, never a way round a failed check.
+`compact` writes the device form (druglib.lib: one header line with the
+seal, then the canonical bytes the seal covers), the file a unit keeps and
+verifies by hashing; `statim deploy` and `push` make it themselves.
 `push PORT FILE` installs a library on a unit over the serial link: it is
-verified here first, then sent in a maintenance session (HMAC-SHA256 login
-with the unit's key) with a tag made from the same key; the unit verifies the
-tag and the library again before it replaces the one in use.
+verified here first, converted to the device form, then sent in a
+maintenance session (HMAC-SHA256 login with the unit's key) with a tag made
+from the same key; the unit verifies the tag and the library again before it
+replaces the one in use.  verify, hash and list take either form.
 """
 import json
 import sys
@@ -34,6 +38,29 @@ def _read(path):
         return json.load(f)
 
 
+def device_form(path):
+    """(device-form bytes, Library) of a library file in either form."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    if raw.startswith(druglib.MAGIC):
+        data = raw
+    else:
+        try:
+            data = druglib.device_bytes(json.loads(raw))
+        except (ValueError, AttributeError):
+            data = raw  # loads() below says why
+    return data, druglib.loads(data, path)
+
+
+def _hash(path):
+    """The recomputed seal of a file in either form."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    if raw.startswith(druglib.MAGIC):
+        return druglib.sha256_hex(raw[raw.index(b"\n") + 1:])
+    return druglib.compute_hash(json.loads(raw))
+
+
 def push(args):
     from host_tools import link as _link
 
@@ -41,12 +68,10 @@ def push(args):
         print("usage: statim druglib push PORT FILE [--key-file KEY]", file=sys.stderr)
         return 2
     port, path = args.targets
-    lib = druglib.load(path)
+    data, lib = device_form(path)
     if not lib.verified:
         print("NOT VERIFIED, not sent: %s" % lib.reason, file=sys.stderr)
         return 1
-    with open(path, "rb") as f:
-        data = f.read()
     key = _link.load_key(args.key_file, port)
     if key is None:
         print("no maintenance key: give --key-file or set %s" % _link.KEY_ENV, file=sys.stderr)
@@ -79,9 +104,19 @@ def run(args):
         print("sealed %s version %s sha256 %s" % (path, doc.get("version"), json.loads(text)["sha256"]))
         return 0
     if args.action == "hash":
-        print(druglib.compute_hash(_read(path)))
+        print(_hash(path))
         return 0
-    lib = druglib.load(path)
+    if args.action == "compact":
+        data, lib = device_form(path)
+        if not lib.verified:
+            print("NOT VERIFIED, not written: %s" % lib.reason, file=sys.stderr)
+            return 1
+        out = args.output or (path[:-5] if path.endswith(".json") else path) + ".lib"
+        with open(out, "wb") as f:
+            f.write(data)
+        print("wrote %s: drug library %s, %d bytes, sha256 %s" % (out, lib.version, len(data), lib.sha256))
+        return 0
+    lib = druglib.load(path, entries=True)
     if args.action == "verify":
         if args.json:
             print(json.dumps({"path": path, "verified": lib.verified, "reason": lib.reason,
@@ -111,11 +146,12 @@ def run(args):
 
 
 def register(sub):
-    p = sub.add_parser("druglib", help="verify, hash, seal, list or push (to a unit) the drug library")
-    p.add_argument("action", choices=["verify", "hash", "seal", "list", "push"])
+    p = sub.add_parser("druglib", help="verify, hash, seal, list, compact (device form) or push (to a unit) the drug library")
+    p.add_argument("action", choices=["verify", "hash", "seal", "list", "compact", "push"])
     p.add_argument("targets", nargs="*", metavar="PORT FILE", help="push only: the unit's port and the library file")
     p.add_argument("--path", help="library file (default: firmware/core/druglib.json)")
     p.add_argument("--json", action="store_true", help="print as JSON")
+    p.add_argument("-o", "--output", help="compact: where to write the device form (default: FILE with .lib)")
     p.add_argument("--key-file", help="push: maintenance key file (hex); default $STATIM_KEY")
     p.add_argument("--timeout", type=float, default=2.0, help="push: seconds to wait for each reply")
     p.set_defaults(func=run)

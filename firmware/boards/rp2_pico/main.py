@@ -34,13 +34,12 @@ class ReplGate:
 
 
 def load_library(hal):
-    """A library installed by DLCOMMIT (data/druglib.json) if it verifies, else the built-in one."""
+    """A library installed by DLCOMMIT (data/druglib.lib) if it verifies, else the built-in one.
+
+    Verified by hashing the stored file in 512-byte reads and read per drug
+    from it afterwards: a few KB of heap, never the whole library."""
     if hal.fs_size(_protocol.FLASH_LIBRARY) > 0:
-        f = hal.fs_open(_protocol.FLASH_LIBRARY, "rb")
-        try:
-            lib = _druglib.loads(f.read().decode())
-        finally:
-            f.close()
+        lib = _druglib.open_device(hal.fs_open, _protocol.FLASH_LIBRARY)
         if lib.verified:
             return lib
     return None
