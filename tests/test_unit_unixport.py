@@ -239,34 +239,68 @@ def test_minimum_heap_for_the_staging_timelines(plans, cpython, tmp_path, capsys
 # ------------------------------------------------------------ idle step
 
 
+IDLE_CASES = ("power_on", "refractory", "countdown", "acknowledged")  # unixport_guest.IDLE_CASES
+IDLE_STAGE = {"power_on": "idle", "refractory": "refractory", "countdown": "established", "acknowledged": "se"}
+
+
 @pytest.fixture(scope="module")
 def idle_runs():
     run = up.run_micropython(GUEST, ["idle"], heap=ROOMY_HEAP)
     assert run.ok, run.stdout[-2000:] + run.stderr[-3000:]
-    power_on, episode, sensitivity = run.json_lines()
-    return power_on, episode, sensitivity
+    lines = run.json_lines()
+    runs = {r["case"]: r for r in lines[:-1]}
+    assert sorted(runs) == sorted(IDLE_CASES)
+    return runs, lines[-1]
 
 
 def test_heap_lock_harness_catches_an_allocation(idle_runs):
-    sensitivity = idle_runs[2]
+    sensitivity = idle_runs[1]
     assert sensitivity["locked_steps"] == 0
     assert "MemoryError" in sensitivity["error"]
 
 
 def _idle_report(r):
-    lines = ["idle step allocates (%s): %s" % ("episode" if r["episode"] else "power-on", r["error"])]
+    lines = ["idle step allocates (%s): %s" % (r["case"], r["error"])]
     for name, tb in r["parts"]:
         lines.append("-- %s:\n%s" % (name, tb))
     return "\n".join(lines)
 
 
-@pytest.mark.parametrize("which", [0, 1], ids=["power_on", "episode"])
-def test_idle_step_allocates_nothing(idle_runs, which):
+@pytest.mark.parametrize("case", IDLE_CASES)
+def test_idle_step_allocates_nothing(idle_runs, case):
     """micropython.heap_lock() around Unit.step(), 100 idle one-second
-    iterations after warm-up, link attached, collector on."""
-    r = idle_runs[which]
+    iterations after warm-up, link attached, collector on -- before an
+    episode and in running episodes whose home screen changes every second
+    (timer, due countdown, sounding and acknowledged alarms, EEG row)."""
+    r = idle_runs[0][case]
     assert r["link"] and r["health_failures"] == 0
     assert r["deadline_unchanged"]  # idle: no deadline was due in the window
-    assert r["stage"] == ("refractory" if r["episode"] else "idle")
+    assert r["stage"] == IDLE_STAGE[case]
     assert r["error"] is None, _idle_report(r)
     assert r["locked_steps"] == 100 and r["seconds"] >= 99
+
+
+def _rows(text):
+    return text.split("\n")
+
+
+def test_idle_cases_show_what_they_claim(idle_runs):
+    # The locked steps really redrew changing screens (not a frozen one):
+    # first and last screen of each case's 100 locked steps.
+    runs = idle_runs[0]
+    first, last = (_rows(t) for t in runs["power_on"]["screens"])
+    assert first == last and first[0] == "STATIM   READY" and first[5] == "weight 70 kg"
+    assert runs["power_on"]["redraws"] == 0  # nothing changes on the READY screen: nothing redrawn
+    for case in ("refractory", "countdown", "acknowledged"):
+        first, last = (_rows(t) for t in runs[case]["screens"])
+        assert runs[case]["redraws"] == 100, case  # the timer changed every second
+        m0, s0 = (int(x) for x in first[1].split(":"))
+        m1, s1 = (int(x) for x in last[1].split(":"))
+        assert (m1 * 60 + s1) - (m0 * 60 + s0) == 100, (case, first[1], last[1])
+    first, last = (_rows(t) for t in runs["countdown"]["screens"])
+    assert first[4] == "3rd line 08:56" and last[4] == "3rd line 07:16"
+    assert first[5] == last[5] == "!!!t2 exceeded" and ["t2_exceeded", True] in runs["countdown"]["alarms"]
+    assert first[6] == "EEG SZ BSR0%" and last[6] == "EEG SZ BSR87%"  # 100 x 7 % 101: one and two digits
+    first, last = (_rows(t) for t in runs["acknowledged"]["screens"])
+    assert first[4] == "OVERDUE 1st line" and first[5] == "!!!first line ov"
+    assert ["first_line_overdue", False] in runs["acknowledged"]["alarms"]  # acknowledged: silent, still shown

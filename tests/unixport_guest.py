@@ -229,15 +229,25 @@ def locked_calls(fn, n, between):
     return i, None
 
 
-def idle_unit(episode):
+IDLE_CASES = ("power_on", "refractory", "countdown", "acknowledged")
+
+
+def idle_unit(case):
     """A unit as a board runs it (link attached), warmed up, then idle: nothing
-    pressed, nothing on the wire, no deadline within the next IDLE_ITERATIONS s."""
+    pressed, nothing on the wire, no deadline within the next IDLE_ITERATIONS s.
+    The cases cover every kind of home-screen row that changes while idle:
+      power_on      READY, weight set
+      refractory    clinical.md §14 case 5 at 1 h 11 min: refractory SE on
+                    midazolam, alarms acknowledged, the timer in minutes
+      countdown     30 min, lorazepam + levetiracetam given: "3rd line mm:ss"
+                    counting down, t2 exceeded active and sounding, the EEG
+                    row (its BSR changes every second, see idle())
+      acknowledged  6 min, no drug: first line overdue acknowledged (silent,
+                    " (q)"), stage escalation still sounding"""
     mem = Mem()
     hal, u = boot({"se_type": "convulsive", "rules": None, "weight_g": 70000}, mem)
     tl = Timeline(hal, u, mem)
-    if episode:
-        # clinical.md §14 case 5 up to 1 h 10 min: refractory SE on midazolam,
-        # the next deadline (SRSE at 25 h) far away; a seizure timer on screen.
+    if case == "refractory":
         u.onset()
         tl.run_to(5 * 60000)
         u.give("lorazepam", "iv", dose="4 mg")
@@ -247,6 +257,20 @@ def idle_unit(episode):
         u.give("midazolam", "infusion", rate="0.2 mg/kg/h")
         tl.run_to(70 * 60000)
         u.ack_alarm()
+    elif case == "countdown":
+        u.onset()
+        tl.run_to(5 * 60000)
+        u.give("lorazepam", "iv", dose="4 mg")
+        tl.run_to(15 * 60000)
+        u.give("levetiracetam", "iv", dose="4200 mg", over=600)
+        tl.run_to(30 * 60000)
+        u.eeg["attached"] = True  # the EEG row as unit._poll_eeg leaves it (no detector on this HAL)
+        u.eeg["seizure"] = True
+        u.eeg["bsr_percent"] = 0
+    elif case == "acknowledged":
+        u.onset()
+        tl.run_to(6 * 60000)
+        u.ack_alarm("first_line_overdue")
     tl.run_to(hal.ms + 60000)
     i = 0
     while i < 5:  # warm-up: the loop as a board runs it, one wake a second
@@ -256,20 +280,26 @@ def idle_unit(episode):
     return hal, u
 
 
-def idle(episode):
-    hal, u = idle_unit(episode)
+def idle(case):
+    hal, u = idle_unit(case)
     ticks = [0]
     deadline = u.engine.next_deadline
     before = u.now()
+    screens = [u.ui.screen.text()]  # first and last screen of the locked run (for the test to read)
+    versions = u.ui.screen.version
 
     def step():
         ticks[0] = u.step()
 
     def sleep():
         hal.sleep_ms(ticks[0])
+        if u.eeg["attached"]:
+            u.eeg["bsr_percent"] = (u.eeg["bsr_percent"] + 7) % 101  # 0..100: one, two and three digits
         gc.collect()
 
     n, err = locked_calls(step, IDLE_ITERATIONS, sleep)
+    screens.append(u.ui.screen.text())
+    versions = u.ui.screen.version - versions
     # The same loop again, part by part, each part under its own heap_lock:
     # which parts allocate, and where (each part's first allocation, as a
     # traceback).
@@ -285,10 +315,11 @@ def idle(episode):
             hal.sleep_ms(1000)
             gc.collect()
     st = u.status()
-    print(json.dumps({"episode": episode, "locked_steps": n, "error": err, "parts": parts,
-                      "seconds": u.now() - before, "stage": st["stage"], "alarms": len(st["alarms"]),
-                      "deadline_unchanged": u.engine.next_deadline == deadline,
-                      "link": u.link is not None, "health_failures": u.health.failures}))
+    print(json.dumps({"case": case, "episode": case != "power_on", "locked_steps": n, "error": err,
+                      "parts": parts, "seconds": u.now() - before, "stage": st["stage"],
+                      "alarms": [[a[0], a[3]] for a in st["alarms"]],
+                      "deadline_unchanged": u.engine.next_deadline == deadline, "screens": screens,
+                      "redraws": versions, "link": u.link is not None, "health_failures": u.health.failures}))
 
 
 def idle_parts(u):
@@ -335,8 +366,8 @@ def main():
     if cmd == "timeline":
         timeline(sys.argv[2])
     elif cmd == "idle":
-        idle(False)
-        idle(True)
+        for case in IDLE_CASES:
+            idle(case)
         sensitivity()
     else:
         raise ValueError("unknown command " + cmd)

@@ -211,3 +211,19 @@ def active_list(st, t):
             i += 1
         p += 1
     return out
+
+
+def top_active(st):
+    """Index of the alarm a screen shows first (highest priority, then the
+    lowest index: active_list's first entry), or -1; allocation-free."""
+    best = -1
+    best_p = 3
+    i = 0
+    while i < N_ALARMS:
+        if st.al_active[i]:
+            p = st.rules.alarm_priority[i]
+            if p < best_p:
+                best = i
+                best_p = p
+        i += 1
+    return best

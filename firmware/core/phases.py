@@ -167,3 +167,33 @@ def due_list(st, t):
             out.append((DUE_NAMES[i], st.due_from[i], st.due_by[i], STATUS_NAMES[s]))
         i += 1
     return out
+
+
+def next_due(st, t, out):
+    """The due action the home screen shows, without allocating: fills out[0]
+    with its slot, out[1] with its key time (due_from while waiting, else
+    due_by) and out[2] with its status; returns the slot, or -1 (out[0] = -1).
+    The earliest key wins, the lower slot on a tie; an open slot with no
+    deadline has no key and is not shown."""
+    best = -1
+    best_key = -1
+    best_status = NOT_APPLICABLE
+    i = 0
+    while i < N_DUE:
+        s = status(st, i, t)
+        if s != NOT_APPLICABLE:
+            if s == WAITING and st.due_from[i] >= 0:
+                key = st.due_from[i]
+            elif st.due_by[i] >= 0:
+                key = st.due_by[i]
+            else:
+                key = -1
+            if key >= 0 and (best < 0 or key < best_key):
+                best = i
+                best_key = key
+                best_status = s
+        i += 1
+    out[0] = best
+    out[1] = best_key
+    out[2] = best_status
+    return best

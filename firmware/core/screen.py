@@ -2,47 +2,103 @@
 # OLED with an 8x8 font).  One row pair may hold large digits (the time since
 # onset), one row may be highlighted (the selection).  The HAL draws it.
 #
-# A Screen is allocated once and refilled in place; rows are replaced only
-# when their text changes, so an unchanged screen costs no allocation.
+# A row is a few parts (strings) whose concatenation, cut to 16 characters,
+# is its text: "weight ", "70", " kg".  The home screen builds every row from
+# strings made once (labels, "00".."99") so that redrawing it every second
+# allocates nothing; a HAL draws a row part by part (x advances 8 px per
+# character, the panel clips at 128 px, which is the same cut).
+#
+# A page fills the parts freely (clear() empties them), then finish()
+# compares each row with what was there at the previous finish() -- by
+# identity first, so an unchanged row costs a pointer compare; only its first
+# 16 columns count (a countdown cut off at column 16 does not redraw) -- and bumps
+# `version` and sets the row's bit in `dirty` only for rows that really
+# changed.  A HAL redraws and resends only the dirty rows and clears `dirty`.
+# `rows` and text() join the parts (they allocate): tests, scenarios and the
+# emulator read them; a board never does.
 
 COLS = 16
 ROWS = 8
+PARTS = 6  # the most a row needs: a label and a time "1", "04", "h", "05"
+ALL_ROWS = 0xFF
 
 
 class Screen:
     COLS = COLS
     ROWS = ROWS
+    PARTS = PARTS
 
     def __init__(self):
         self.name = ""
-        self.rows = [""] * ROWS
+        self.parts = [[""] * PARTS for _ in range(ROWS)]
+        self._shown = [[""] * PARTS for _ in range(ROWS)]  # the parts at the last finish()
         self.big = -1  # row index where 2x text starts (it takes two rows), -1 none
         self.invert = -1  # highlighted row, -1 none
-        self.version = 0  # bumped on every change, so a HAL redraws only when needed
+        self._shown_name = ""  # name, big, invert at the last finish()
+        self._shown_big = -1
+        self._shown_invert = -1
+        self.version = 0  # bumped by finish() when anything changed, so a HAL redraws only when needed
+        self.dirty = ALL_ROWS  # bit per row changed since the HAL last drew (the HAL clears it)
 
     def clear(self, name):
-        if self.name != name or self.big != -1 or self.invert != -1:
-            self.version += 1
+        """Start a page: every row empty, no big row, no highlight."""
         self.name = name
-        for i in range(ROWS):
-            if self.rows[i]:
-                self.rows[i] = ""
-                self.version += 1
+        for row in range(ROWS):
+            p = self.parts[row]
+            for k in range(PARTS):
+                p[k] = ""
         self.big = -1
         self.invert = -1
 
     def mark(self, big=-1, invert=-1):
-        if self.big != big or self.invert != invert:
-            self.big = big
-            self.invert = invert
-            self.version += 1
+        self.big = big
+        self.invert = invert
 
     def set(self, row, text):
-        if len(text) > COLS:
-            text = text[:COLS]
-        if self.rows[row] != text:
-            self.rows[row] = text
+        self.set_parts(row, text)
+
+    def set_parts(self, row, a, b="", c="", d="", e="", f=""):
+        """Row text = a + b + ... (cut to COLS); stores the given strings, joins nothing."""
+        p = self.parts[row]
+        p[0] = a
+        p[1] = b
+        p[2] = c
+        p[3] = d
+        p[4] = e
+        p[5] = f
+
+    def finish(self):
+        """End a page: mark what changed since the last finish() (allocation-free)."""
+        changed = 0
+        if self._shown_name != self.name or self._shown_big != self.big or self._shown_invert != self.invert:
+            self._shown_name = self.name
+            self._shown_big = self.big
+            self._shown_invert = self.invert
+            changed = ALL_ROWS
+        for row in range(ROWS):
+            p = self.parts[row]
+            q = self._shown[row]
+            col = 0  # where part k starts: beyond COLS a difference is cut off, not shown
+            for k in range(PARTS):
+                x = p[k]
+                if q[k] is not x:
+                    if col < COLS and q[k] != x:
+                        changed |= 1 << row
+                    q[k] = x  # same text, other object: keep the new one for the next `is`
+                col += len(x)
+        if changed:
+            self.dirty |= changed
             self.version += 1
+        return changed
+
+    def row_text(self, row):
+        """One row's text (allocates)."""
+        return "".join(self.parts[row])[:COLS]
+
+    @property
+    def rows(self):
+        """Every row's text (allocates): for tests, scenarios and the emulator."""
+        return [self.row_text(row) for row in range(ROWS)]
 
     def text(self):
         """All rows joined by newlines: what a test or scenario searches in."""

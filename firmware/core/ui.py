@@ -40,6 +40,62 @@ PHASE_SHORT = {"stabilization": "stabilize", "initial": "initial", "second": "2n
 # Override reasons offered for a soft limit (pump DERS practice, clinical.md §8).
 OVERRIDE_REASONS = ("physician order", "pt-specific need", "protocol", "repeat intended")
 
+# The home screen is redrawn every second (the timer runs) and must allocate
+# nothing doing it (the idle loop allocates 0 bytes: heap_lock test in
+# tests/test_unit_unixport.py), so its rows are assembled from strings made
+# here once: numbers from these literal tuples (qstrs: no heap per value),
+# labels per stage, phase, due slot and alarm.
+DIGITS = ("0", "1", "2", "3", "4", "5", "6", "7", "8", "9")
+TWO = ("00", "01", "02", "03", "04", "05", "06", "07", "08", "09",
+       "10", "11", "12", "13", "14", "15", "16", "17", "18", "19",
+       "20", "21", "22", "23", "24", "25", "26", "27", "28", "29",
+       "30", "31", "32", "33", "34", "35", "36", "37", "38", "39",
+       "40", "41", "42", "43", "44", "45", "46", "47", "48", "49",
+       "50", "51", "52", "53", "54", "55", "56", "57", "58", "59",
+       "60", "61", "62", "63", "64", "65", "66", "67", "68", "69",
+       "70", "71", "72", "73", "74", "75", "76", "77", "78", "79",
+       "80", "81", "82", "83", "84", "85", "86", "87", "88", "89",
+       "90", "91", "92", "93", "94", "95", "96", "97", "98", "99")
+_STAGE_ROW = tuple(STAGE_SHORT.get(x, x) for x in _episode.STAGES)  # index: state.stage
+_AES_ROW = tuple("AES " + PHASE_SHORT.get(x, x) for x in _episode.PHASES)  # index: phases.phase()
+_SE_ROW = {k: "> " + v for k, v in SE_SHORT.items()}
+_DUE_OVERDUE = tuple("OVERDUE " + DUE_SHORT.get(x, x) for x in _phases.DUE_NAMES)  # index: due slot
+_DUE_WAITING = tuple(DUE_SHORT.get(x, x) + " in " for x in _phases.DUE_NAMES)
+_DUE_OPEN = tuple(DUE_SHORT.get(x, x) + " " for x in _phases.DUE_NAMES)
+_ALARM_MARK = ("!!!", "!!", "!")  # index: priority (high, medium, low)
+_ALARM_NAME = tuple(x.replace("_", " ") for x in _alarms.NAMES)  # index: alarm
+
+
+def number_parts(n, out, k):
+    """Decimal n (0..999) as out[k] + out[k + 1] without allocating ("%d" % n beyond)."""
+    if n < 0 or n > 999:
+        out[k] = "%d" % n  # never on a screen: weights, hours and percents stay below 1000
+        out[k + 1] = ""
+    elif n < 10:
+        out[k] = DIGITS[n]
+        out[k + 1] = ""
+    elif n < 100:
+        out[k] = TWO[n]
+        out[k + 1] = ""
+    else:
+        out[k] = DIGITS[n // 100]
+        out[k + 1] = TWO[n % 100]
+
+
+def mmss_parts(seconds, out):
+    """mmss(seconds) as out[0..3] without allocating: "04" ":" "07" "", or "1" "" "h" "05"."""
+    if seconds < 0:
+        seconds = 0
+    if seconds < 6000:
+        out[0] = TWO[seconds // 60]
+        out[1] = ":"
+        out[2] = TWO[seconds % 60]
+        out[3] = ""
+    else:
+        number_parts(seconds // 3600, out, 0)
+        out[2] = "h"
+        out[3] = TWO[(seconds % 3600) // 60]
+
 
 def mmss(seconds):
     if seconds < 0:
@@ -82,6 +138,9 @@ class Ui:
         self._rendered_t = -1
         self._rendered_n = -1
         self._menu = []  # type: list
+        self._due = [-1, -1, 0]  # phases.next_due's answer
+        self._tp = ["", "", "", ""]  # a time as parts (mmss_parts)
+        self._np = ["", ""]  # a number as parts (number_parts)
 
     # -------------------------------------------------------------- input
     def press(self, mask):
@@ -320,42 +379,37 @@ class Ui:
         self._rendered_t = t
         self._rendered_n = n
         s = self.screen
-        getattr(self, "_draw_" + self.page)(s, t)
+        _DRAW[self.page](self, s, t)  # a table, not getattr: no string, no bound method
         if self.message:
             s.set(7, self.message)
+        s.finish()
         self.unit.hal.show(s)
         return s
 
-    def _alarm_row(self, t):
-        active = _alarms.active_list(self.unit.state, t)
-        if not active:
-            return ""
-        name, prio, since, audible = active[0]
-        mark = {"high": "!!!", "medium": "!!", "low": "!"}[prio]
-        return "%s%s%s" % (mark, name.replace("_", " "), "" if audible else " (q)")
+    def _alarm_row(self, s, row, t):
+        st = self.unit.state
+        i = _alarms.top_active(st)
+        if i < 0:
+            s.set(row, "")
+            return
+        s.set_parts(row, _ALARM_MARK[st.rules.alarm_priority[i]], _ALARM_NAME[i],
+                    "" if _alarms.audible(st, i, t) else " (q)")
 
-    def _next_due(self, t):
-        best = None
-        for name, frm, by, status in _phases.due_list(self.unit.state, t):
-            if status == "waiting" and frm >= 0:
-                key = frm
-            elif by >= 0:
-                key = by
-            else:
-                continue
-            if best is None or key < best[0]:
-                best = (key, name, status)
-        if best is None:
-            return ""
-        key, name, status = best
-        label = DUE_SHORT.get(name, name)
-        if status == "overdue":
-            return "OVERDUE " + label
-        if status == "waiting":
-            return "%s in %s" % (label, mmss(key - t))
-        return "%s %s" % (label, mmss(key - t))
+    def _next_due(self, s, row, t):
+        due = self._due
+        i = _phases.next_due(self.unit.state, t, due)
+        if i < 0:
+            s.set(row, "")
+        elif due[2] == _phases.OVERDUE:
+            s.set(row, _DUE_OVERDUE[i])
+        else:
+            tp = self._tp
+            mmss_parts(due[1] - t, tp)
+            s.set_parts(row, (_DUE_WAITING if due[2] == _phases.WAITING else _DUE_OPEN)[i], tp[0], tp[1], tp[2],
+                        tp[3])
 
     def _draw_home(self, s, t):
+        # Every row from prebuilt strings (see TWO): redrawn each second, allocation-free.
         st = self.unit.state
         s.clear(HOME)
         if not st.started:
@@ -363,26 +417,33 @@ class Ui:
             s.set(1, "--:--")
             s.mark(big=1)
             s.set(3, "SE type (up/dn):")
-            s.set(4, "> " + SE_SHORT[self.se_type])
+            s.set(4, _SE_ROW[self.se_type])
             w = self.unit.weight_g
-            s.set(5, "weight %d kg" % ((w + 500) // 1000) if w else "weight not set")
-            s.set(6, self._alarm_row(t))
+            if w:
+                np = self._np
+                number_parts((w + 500) // 1000, np, 0)
+                s.set_parts(5, "weight ", np[0], np[1], " kg")
+            else:
+                s.set(5, "weight not set")
+            self._alarm_row(s, 6, t)
             s.set(7, "OK = start timer")
             return
-        stage = _episode.STAGES[st.stage]
-        s.set(0, STAGE_SHORT.get(stage, stage) + (" *SZ" if st.active else ""))
-        s.set(1, mmss(t - _phases.clock_start(st)))
+        s.set_parts(0, _STAGE_ROW[st.stage], " *SZ" if st.active else "")
+        tp = self._tp
+        mmss_parts(t - _phases.clock_start(st), tp)
+        s.set_parts(1, tp[0], tp[1], tp[2], tp[3])
         s.mark(big=1)
         p = _phases.phase(st, t)
-        s.set(3, "AES " + (PHASE_SHORT.get(_episode.PHASES[p], _episode.PHASES[p]) if p >= 0 else "-"))
-        s.set(4, self._next_due(t))
-        s.set(5, self._alarm_row(t))
-        extra = ""
+        s.set(3, _AES_ROW[p] if p >= 0 else "AES -")
+        self._next_due(s, 4, t)
+        self._alarm_row(s, 5, t)
+        eeg = self.unit.eeg
         if self.unit.engine.clock.clock_unset:
-            extra = "CLOCK NOT SET"
-        elif self.unit.eeg["attached"]:
-            extra = "EEG %s BSR%d%%" % ("SZ" if self.unit.eeg["seizure"] else "ok", self.unit.eeg["bsr_percent"])
-        s.set(6, extra)
+            s.set(6, "CLOCK NOT SET")
+        elif eeg["attached"]:
+            np = self._np
+            number_parts(int(eeg["bsr_percent"]), np, 0)
+            s.set_parts(6, "EEG SZ BSR" if eeg["seizure"] else "EEG ok BSR", np[0], np[1], "%")
         s.set(7, "OK=menu")
 
     def _draw_list(self, s, title, items, t):
@@ -497,6 +558,11 @@ class Ui:
 
 
 _SPARK = "_.-~=+*#"
+
+# page -> drawing function (called with the Ui): render's dispatch without allocating
+_DRAW = {HOME: Ui._draw_home, MENU: Ui._draw_menu, DOSE_DRUG: Ui._draw_dose_drug, DOSE_AMOUNT: Ui._draw_dose_amount,
+         DOSE_VERDICT: Ui._draw_dose_verdict, DOSE_REASON: Ui._draw_dose_reason, WEIGHT: Ui._draw_weight,
+         ALARMS: Ui._draw_alarms, LOG: Ui._draw_log, EEG: Ui._draw_eeg}
 
 
 def _event_text(ev):

@@ -1,0 +1,110 @@
+"""The home screen built from row parts (allocation-free redraw) shows exactly
+what the string-building ui.py showed.
+
+tests/screen_reference.json was written by tests/screen_states.py run against
+ui.py / screen.py as of commit 3209cfa (before rows were made of parts): the
+rows, big row, highlighted row and page of 20 home-screen states (READY with
+and without weight, 1-, 2- and 3-digit weights, timers in minutes and hours,
+each due-row form, sounding / acknowledged / quiet alarms, the EEG and clock
+rows, a message).  The same states on today's code must give the same screens.
+"""
+import json
+import os
+import sys
+
+import pytest
+
+TESTS = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(TESTS), "firmware"))
+sys.path.insert(0, TESTS)
+
+import screen_states  # noqa: E402
+from core import screen as _screen  # noqa: E402
+from core import ui as _ui  # noqa: E402
+
+with open(os.path.join(TESTS, "screen_reference.json")) as f:
+    REFERENCE = json.load(f)
+
+
+def test_reference_covers_every_state():
+    assert sorted(REFERENCE) == sorted(fn.__name__ for fn in screen_states.STATES)
+    texts = "\n".join(r for v in REFERENCE.values() for r in v[:8])
+    for seen in ("weight 123 kg", "weight 5 kg", "1h45", "26h05", "3rd line 09:45", "wean OK in 23h58",
+                 "OVERDUE 1st line", "!clock unset (q)", "EEG ok BSR100%", "EEG SZ BSR7%", "audio paused 2m",
+                 "REFRACTORY SE *S"):
+        assert seen in texts  # the reference exercises every kind of part
+
+
+@pytest.mark.parametrize("state", screen_states.STATES, ids=lambda fn: fn.__name__)
+def test_home_screen_text_is_unchanged(state):
+    hal, u = state()
+    s = u.ui.render(u.now())
+    assert list(s.rows) + [s.big, s.invert, s.name] == REFERENCE[state.__name__]
+    assert s.text() == "\n".join(REFERENCE[state.__name__][:8])
+
+
+def test_unchanged_render_marks_nothing_and_a_tick_marks_only_changed_rows():
+    hal, u = screen_states.third_line_countdown()
+    s = u.ui.screen
+    s.dirty = 0  # as a HAL leaves it after drawing
+    v = s.version
+    u.ui._rendered_t = -1  # force a redraw of the same second
+    u.ui.render(u.now())
+    assert s.version == v and s.dirty == 0
+    screen_states.run_to(hal, u, hal.ms + 1000)
+    assert s.version == v + 1
+    assert s.dirty == (1 << 1) | (1 << 4)  # the timer and "3rd line mm:ss", nothing else
+    # the timer's parts come from the literal tuple: the same objects every time
+    assert s.parts[1][0] is _ui.TWO[30] and s.parts[1][1] == ":"
+
+
+def test_page_change_marks_every_row():
+    hal, u = screen_states.seizure_7s()
+    s = u.ui.screen
+    s.dirty = 0
+    u.ui.button("ok")  # the menu
+    u.ui.render(u.now())
+    assert s.name == "menu" and s.dirty == _screen.ALL_ROWS
+    assert s.rows[0] == "MENU" and s.invert == 1 and s.big == -1
+
+
+def test_screen_parts_join_and_cut():
+    s = _screen.Screen()
+    s.clear("x")
+    s.set_parts(2, "weight ", "1", "23", " kg")
+    s.set(3, "a row longer than sixteen characters")
+    assert s.rows[2] == "weight 123 kg" and s.rows[3] == "a row longer tha"
+    assert s.finish() == _screen.ALL_ROWS  # first page: everything
+    s.dirty = 0
+    s.clear("x")
+    s.set_parts(2, "weight ", "1", "2" + "3", " kg")  # equal text, another object
+    s.set(3, "a row longer than sixteen characters")
+    assert s.finish() == 0 and s.dirty == 0
+    s.clear("x")
+    s.set_parts(2, "weight ", "1", "24", " kg")
+    assert s.finish() == (1 << 2) | (1 << 3)  # row 3 emptied by clear, row 2 changed
+
+
+@pytest.mark.parametrize("n", [0, 5, 9, 10, 42, 99, 100, 101, 123, 999, 1000, -1])
+def test_number_parts(n):
+    out = ["", ""]
+    _ui.number_parts(n, out, 0)
+    assert out[0] + out[1] == "%d" % n
+
+
+@pytest.mark.parametrize("sec", [-5, 0, 7, 59, 60, 3599, 5999, 6000, 6059, 3600 * 26 + 300, 3600 * 99 + 3599,
+                                 3600 * 100, 3600 * 999 + 60])
+def test_mmss_parts(sec):
+    out = ["", "", "", ""]
+    _ui.mmss_parts(sec, out)
+    assert "".join(out) == _ui.mmss(sec)
+
+
+def test_a_change_past_column_16_is_not_a_redraw():
+    # "1st line BZD 04:53" shows as "1st line BZD 04:": its seconds are cut off,
+    # so a tick redraws the timer only (the panel would show the same row)
+    hal, u = screen_states.seizure_7s()
+    s = u.ui.screen
+    s.dirty = 0
+    screen_states.run_to(hal, u, hal.ms + 1000)
+    assert s.rows[4] == "1st line BZD 04:" and s.dirty == 1 << 1
