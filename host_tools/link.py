@@ -50,10 +50,13 @@ class RemoteError(Exception):
         self.rid = rid
 
 
+REPLY_MAX_FIELDS = 64  # a reply line is bounded by its length; requests keep frames.MAX_ARGS
+
+
 def parse_kv(text):
     """'a=1 b="x y"' -> {'a': '1', 'b': 'x y'}; bare words map to ''."""
     out = {}
-    for key, value in _f.tokens(text):
+    for key, value in _f.tokens(text, 0, REPLY_MAX_FIELDS):
         if key is None:
             out[value] = ""
         else:

@@ -164,8 +164,9 @@ def _safe(ch):
     return ch != " " and ch != '"' and ch != "\\" and ch != "=" and " " < ch <= "~"
 
 
-def tokens(text, start=0):
-    """Split text[start:] into [(key or None, value)].  Raises FrameError(E_FRAME)."""
+def tokens(text, start=0, limit=MAX_ARGS):
+    """Split text[start:] into [(key or None, value)], at most `limit` of them
+    (a request's bound; a host reading a reply may allow more).  Raises FrameError."""
     out = []  # type: list
     i = start
     n = len(text)
@@ -173,8 +174,8 @@ def tokens(text, start=0):
         if text[i] == " ":
             i += 1
             continue
-        if len(out) >= MAX_ARGS:
-            raise FrameError(E_ARGS, "more than %d arguments" % MAX_ARGS)
+        if len(out) >= limit:
+            raise FrameError(E_ARGS, "more than %d arguments" % limit)
         key = None
         j = i
         while j < n and _safe(text[j]):

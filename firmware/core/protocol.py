@@ -18,15 +18,13 @@
 # need a session opened by HMAC-SHA256 challenge-response (auth.py).  Bedside
 # commands need none.  docs/protocol.md is the contract in prose; frames.py
 # has the grammar.
-import binascii
 import json
 
-from . import auth as _auth
 from . import clock as _clock
-from . import druglib as _druglib
 from . import episode as _episode
 from . import events as _events
 from . import frames as _f
+from . import heap as _heap
 
 PROTOCOL_VERSION = 1
 MAX_LINES_PER_POLL = 8
@@ -38,19 +36,21 @@ ERR_REFILL_MS = 250  # ... and one more per this many ms
 DL_CHUNK = 576  # drug library transfer chunk (raw bytes; 768 in base64)
 MAX_LIBRARY = 65536
 LOG_PAGE_MAX = 32
-FLASH_LIBRARY = "druglib.json"
+FLASH_LIBRARY = "druglib.lib"  # installed by DLCOMMIT, in the device form (druglib.py)
+FLASH_LIBRARY_TMP = "druglib.lib.tmp"  # a library being received
 SETTING_KEYS = ("se_type", "reference", "age_group")
 _LIMIT = _f.MAX_LINE - 8  # body budget: " *XXXX" trailer
 
 # command word -> (handler name, flags, argument names in positional order)
 _MUT = 1  # changes the record or the unit: cached by id for idempotent retries
 _MAINT = 2  # needs an authenticated session
+_LAZY = 4  # handled by maint.py, imported only when such a command arrives
 _DOSE_ARGS = ("drug", "route", "dose", "rate", "over", "duration")
 COMMANDS = {
     "HELLO": ("hello", 0, ("proto",)),
     "PING": ("ping", 0, ()),
     "STATUS": ("status", 0, ()),
-    "STATS": ("stats", 0, ()),
+    "STATS": ("stats", _LAZY, ()),
     "ONSET": ("onset", _MUT, ("type", "at")),
     "STOP": ("stop", _MUT, ()),
     "RECUR": ("recur", _MUT, ()),
@@ -65,18 +65,18 @@ COMMANDS = {
     "INFUSION": ("infusion", _MUT, ("action", "drug", "rate")),
     "WEAN": ("wean", _MUT, ("action",)),
     "LOG": ("log", 0, ("from", "max")),
-    "DLGET": ("dlget", 0, ("off",)),
-    "CHALLENGE": ("challenge", 0, ()),
-    "LOGIN": ("login", _MUT, ("mac",)),
-    "LOGOUT": ("logout", 0, ()),
+    "DLGET": ("dlget", _LAZY, ("off",)),
+    "CHALLENGE": ("challenge", _LAZY, ()),
+    "LOGIN": ("login", _MUT | _LAZY, ("mac",)),
+    "LOGOUT": ("logout", _LAZY, ()),
     "SETTINGS": ("settings", _MUT, SETTING_KEYS),  # read: bedside; change: maintenance
-    "CLOCK": ("clock", _MUT | _MAINT, ("unix",)),
-    "DLPUT": ("dlput", _MUT | _MAINT, ("size", "sha256")),
-    "DLDATA": ("dldata", _MUT | _MAINT, ("off", "data")),
-    "DLCOMMIT": ("dlcommit", _MUT | _MAINT, ("tag",)),
-    "DLABORT": ("dlabort", _MAINT, ()),
-    "CLEARLOG": ("clearlog", _MUT | _MAINT, ("confirm",)),
-    "REPL": ("repl", _MAINT, ()),
+    "CLOCK": ("clock", _MUT | _MAINT | _LAZY, ("unix",)),
+    "DLPUT": ("dlput", _MUT | _MAINT | _LAZY, ("size", "sha256")),
+    "DLDATA": ("dldata", _MUT | _MAINT | _LAZY, ("off", "data")),
+    "DLCOMMIT": ("dlcommit", _MUT | _MAINT | _LAZY, ("tag",)),
+    "DLABORT": ("dlabort", _MAINT | _LAZY, ()),
+    "CLEARLOG": ("clearlog", _MUT | _MAINT | _LAZY, ("confirm",)),
+    "REPL": ("repl", _MAINT | _LAZY, ()),
 }
 
 
@@ -166,6 +166,16 @@ def _fit(obj, limit, drop=()):
     return text
 
 
+def _health_pairs(unit):
+    """HELLO's heap and loop figures (a unit without them reports none)."""
+    fig = getattr(unit, "health_figures", None)
+    if fig is None:
+        return ()
+    h = fig()
+    return (("heap_free", h["heap_free"]), ("heap_largest", h["heap_largest"]),
+            ("heap_min_free", h["heap_min_free"]), ("loop_ms", h["loop_ms"]))
+
+
 def _rand_default(n):
     try:
         import os
@@ -198,14 +208,37 @@ class Link:
                       "partial": 0, "control": 0, "retries": 0, "dropped": 0, "events": 0}
         if rand is None:
             rand = getattr(hal, "random_bytes", None) or _rand_default
-        self.auth = _auth.Auth(key, unit.config["unit_id"], unit.now, rand, self._log_maint)
-        self.auth.restore(unit.events)
-        self._dl_in = None  # bytearray being received
-        self._dl_got = 0
-        self._dl_sha = None
-        self._dl_out = None  # (sha256, bytes) of the library served by DLGET
+        self.key = key
+        self._rand = rand
+        self._maint = None  # maint.Maintenance while a maintenance exchange is under way
         self._stage = unit.state.stage
         unit.listeners.append(self._on_event)
+
+    # ------------------------------------------------------------ maintenance module
+    def _maintenance(self):
+        if self._maint is None:
+            from . import maint
+
+            self._maint = maint.Maintenance(self, self.key, self._rand)
+        return self._maint
+
+    @property
+    def auth(self):
+        """The authenticator (loads the maintenance module)."""
+        return self._maintenance().auth
+
+    def _session(self):
+        m = self._maint
+        return m is not None and m.auth.session
+
+    def _release_maint(self):
+        """Let the maintenance code leave the heap once nothing is pending."""
+        m = self._maint
+        if m is None or self.repl_active or not m.idle():
+            return
+        self._maint = None
+        _heap.forget("maint")
+        _heap.forget("auth")
 
     # ------------------------------------------------------------ output
     def _send(self, body):
@@ -320,7 +353,9 @@ class Link:
             self.repl_active = False
             self._n = 0
             self._over = False
-            self.auth.logout("REPL closed")
+            if self._maint is not None:
+                self._maint.auth.logout("REPL closed")
+                self._release_maint()
 
     def _junk(self, rid, code, message):
         """ERR for a frame we could not parse, within the error budget."""
@@ -422,26 +457,31 @@ class Link:
                     raise _args_error("%s does not take %s (takes: %s)" % (word, key, " ".join(names) or "nothing"))
             if flags & _MAINT and not self._authorized():
                 raise LinkError(_f.E_AUTH, "%s is a maintenance command: log in first (CHALLENGE, LOGIN)" % word)
-            data = getattr(self, "_cmd_" + name)(args)
+            handler = self._maintenance() if flags & _LAZY else self
+            data = getattr(handler, "_cmd_" + name)(args)
         except LinkError as e:
-            self._reply(rid, None, e.code, e.message, cache)
-            return
-        except _auth.AuthError as e:
             self._reply(rid, None, e.code, e.message, cache)
             return
         except ValueError as e:
             self._reply(rid, None, _f.E_REFUSED, str(e), cache)
             return
-        except Exception as e:  # a bug: say so; handlers change nothing before they can fail
-            self._reply(rid, None, _f.E_INTERNAL, "%s: %s" % (type(e).__name__, e), cache)
+        except Exception as e:
+            code = getattr(e, "code", None)  # auth.AuthError: a refusal with its own code
+            if isinstance(code, str):
+                self._reply(rid, None, code, getattr(e, "message", str(e)), cache)
+            else:  # a bug: say so; handlers change nothing before they can fail
+                self._reply(rid, None, _f.E_INTERNAL, "%s: %s" % (type(e).__name__, e), cache)
             return
+        finally:
+            if flags & _LAZY and name != "repl":
+                self._release_maint()
         self._reply(rid, data, None, None, cache)
         if name == "repl":
             self.repl_active = True
             self.repl.start(self.hal.uart_write)
 
     def _authorized(self):
-        return self.auth.authorized()
+        return self._maint is not None and self._maint.auth.authorized()
 
     def _log_maint(self, action, detail=None):
         return self.unit.engine.append(_events.maint(self.unit.now(), action, detail))
@@ -459,8 +499,9 @@ class Link:
         return _f.kv((("proto", PROTOCOL_VERSION), ("unit", self.unit.config["unit_id"]),
                       ("fw", FIRMWARE_VERSION), ("druglib", lib.version or "none"),
                       ("druglib_sha256", lib.sha256 or "none"), ("druglib_ok", 1 if lib.verified else 0),
-                      ("maxline", _f.MAX_LINE), ("key", 0 if self.auth.key is None else 1),
-                      ("session", 1 if self.auth.session else 0), ("repl", 0 if self.repl is None else 1)))
+                      ("maxline", _f.MAX_LINE), ("key", 0 if self.key is None else 1),
+                      ("session", 1 if self._session() else 0), ("repl", 0 if self.repl is None else 1))
+                     + _health_pairs(self.unit))
 
     def _cmd_ping(self, args):
         return "t=%d" % self.unit.now()
@@ -472,14 +513,8 @@ class Link:
             eeg = dict(eeg)
             del eeg["bsr_trend"]
             s["eeg"] = eeg
-        s["session"] = self.auth.session
+        s["session"] = self._session()
         return _fit(s, _LIMIT - 40, ("eeg", "rules", "due"))
-
-    def _cmd_stats(self, args):
-        s = dict(self.stats)
-        s["auth_failures"] = self.auth.failures
-        s["locked_s"] = self.auth.locked_for()
-        return dumps(s)
 
     def _cmd_onset(self, args):
         at = _int_arg(args, "at", 0) if "at" in args else None
@@ -577,157 +612,14 @@ class Link:
             i += 1
         return (head % i) + ",".join(parts) + "]}"
 
-    def _library_bytes(self):
-        lib = self.unit.library
-        if self._dl_out is None or self._dl_out[0] != lib.sha256:
-            self._dl_out = (lib.sha256, dumps(lib.doc).encode())
-        return self._dl_out[1]
-
-    def _cmd_dlget(self, args):
-        data = self._library_bytes()
-        off = _int_arg(args, "off", 0, len(data), 0)
-        chunk = binascii.b2a_base64(data[off: off + DL_CHUNK]).decode().strip()
-        return _f.kv((("off", off), ("size", len(data)), ("sha256", _auth.hexlify(_auth.sha256(data))),
-                      ("data", chunk)))
-
-    # ------------------------------------------------------------ authentication
-    def _cmd_challenge(self, args):
-        return "nonce=%s unit=%s" % (self.auth.challenge(), _f.quote(self.unit.config["unit_id"]))
-
-    def _cmd_login(self, args):
-        ttl = self.auth.login(_req(args, "mac"))
-        return "session ttl=%d" % ttl
-
-    def _cmd_logout(self, args):
-        self.auth.logout()
-        self._dl_in = None
-        return ""
-
     # ------------------------------------------------------------ maintenance
     def _cmd_settings(self, args):
         cfg = self.unit.config
         if args:
             if not self._authorized():
                 raise LinkError(_f.E_AUTH, "changing settings is a maintenance command: log in first")
-            changes = []
-            for key in args:
-                v = args[key]
-                if key == "se_type" and v not in _events.SE_TYPES:
-                    raise _args_error("se_type must be one of %s" % ", ".join(_events.SE_TYPES))
-                if key == "reference" and v not in _druglib.REFERENCES:
-                    raise _args_error("reference must be one of %s" % ", ".join(_druglib.REFERENCES))
-                if key == "age_group" and v not in _druglib.AGE_GROUPS and v != "auto":
-                    raise _args_error("age_group must be adult, child or auto")
-            for key in args:
-                v = args[key]
-                if key == "age_group" and v == "auto":
-                    v = None
-                changes.append("%s=%s" % (key, v))
-                cfg[key] = v
-            save = getattr(self.unit, "save_settings", None)
-            if save is not None:
-                save()
-            self._log_maint("settings", " ".join(changes))
+            self._maintenance().change_settings(args)
         out = {}
         for key in ("unit_id",) + SETTING_KEYS:
             out[key] = cfg.get(key)
         return dumps(out)
-
-    def _cmd_clock(self, args):
-        unix = _int_arg(args, "unix", _clock.EPOCH_UNIX, 4102444800)  # 2020 .. 2100
-        before = self.hal.rtc_s()
-        self.unit.set_clock(unix)
-        self._log_maint("clock", "RTC set to %d (was %s)" % (unix, before))
-        return "unix=%d t=%d" % (unix, self.unit.now())
-
-    def _cmd_dlput(self, args):
-        size = _int_arg(args, "size", 1, MAX_LIBRARY)
-        sha = _req(args, "sha256").lower()
-        if _auth.unhex(sha) is None or len(sha) != 64:
-            raise _args_error("sha256 must be 64 hex digits")
-        self._dl_in = None
-        self._dl_in = bytearray(size)
-        self._dl_got = 0
-        self._dl_sha = sha
-        return "chunk=%d" % DL_CHUNK
-
-    def _cmd_dldata(self, args):
-        if self._dl_in is None:
-            raise LinkError(_f.E_STATE, "no drug library transfer in progress (DLPUT first)")
-        off = _int_arg(args, "off", 0, MAX_LIBRARY)
-        if off != self._dl_got:
-            raise LinkError(_f.E_STATE, "expected data at offset %d, got %d" % (self._dl_got, off))
-        try:
-            chunk = binascii.a2b_base64(_req(args, "data"))
-        except Exception:
-            raise _args_error("data is not base64")
-        if not chunk or off + len(chunk) > len(self._dl_in):
-            raise _args_error("chunk of %d bytes at %d does not fit the announced size %d" % (
-                len(chunk), off, len(self._dl_in)))
-        self._dl_in[off: off + len(chunk)] = chunk
-        self._dl_got = off + len(chunk)
-        return "got=%d" % self._dl_got
-
-    def _cmd_dlabort(self, args):
-        self._dl_in = None
-        return ""
-
-    def _cmd_dlcommit(self, args):
-        data = self._dl_in
-        if data is None:
-            raise LinkError(_f.E_STATE, "no drug library transfer in progress (DLPUT first)")
-        tag = _req(args, "tag")
-        self._dl_in = None  # one commit per transfer, right or wrong
-        if self._dl_got != len(data):
-            self._refuse_lib("incomplete: %d of %d bytes" % (self._dl_got, len(data)), _f.E_STATE)
-        data = bytes(data)
-        if _auth.hexlify(_auth.sha256(data)) != self._dl_sha:
-            self._refuse_lib("SHA-256 of the received bytes does not match DLPUT's", _f.E_REFUSED)
-        if not self.auth.check_druglib_tag(data, tag):
-            self._refuse_lib("tag is not valid for this unit's key", _f.E_TAG)
-        try:
-            text = data.decode()
-        except Exception:
-            text = None
-        if text is None:
-            self._refuse_lib("library is not UTF-8 text", _f.E_REFUSED)
-        lib = _druglib.loads(text)
-        if not lib.verified:
-            self._refuse_lib(lib.reason, _f.E_REFUSED)
-        old = self.unit.library.version
-        self.unit.replace_library(text)
-        self._store_library(data)
-        self._log_maint("druglib", "installed %s (sha256 %s), was %s" % (lib.version, lib.sha256[:16], old))
-        return _f.kv((("version", lib.version), ("sha256", lib.sha256)))
-
-    def _refuse_lib(self, why, code):
-        self._log_maint("druglib_refused", why)
-        raise LinkError(code, "drug library refused: " + why)
-
-    def _store_library(self, data):
-        hal = self.hal
-        tmp = FLASH_LIBRARY + ".tmp"
-        f = hal.fs_open(tmp, "wb")
-        try:
-            f.write(data)
-        finally:
-            f.close()
-        hal.fs_rename(tmp, FLASH_LIBRARY)
-
-    def _cmd_clearlog(self, args):
-        if args.get("confirm") != "yes":
-            raise _args_error("clearing the log needs confirm=yes")
-        clear = getattr(self.unit, "clear_log", None)
-        if clear is None:
-            raise LinkError(_f.E_UNSUPPORTED, "this firmware cannot clear the log")
-        if self.unit.state.started and not self.unit.state.closed:
-            raise LinkError(_f.E_REFUSED, "an episode is running: end it before clearing the log")
-        self._log_maint("clear_log", "log cleared by maintenance")
-        clear()
-        return ""
-
-    def _cmd_repl(self, args):
-        if self.repl is None:
-            raise LinkError(_f.E_UNSUPPORTED, "this unit has no maintenance REPL")
-        self._log_maint("repl", "REPL unlocked")
-        return "repl"

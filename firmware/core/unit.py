@@ -10,17 +10,22 @@
 #
 # Actions raise ValueError with a message a nurse can act on; nothing is
 # logged when they do.  Times are episode seconds (clock.py).
+#
+# Memory: on a board every imported module's code lives in the heap, so the
+# dose checker (and the unit parser it uses), the EEG detector and the
+# settings store are imported when a task needs them.  The checker is kept
+# while doses are being entered and forgotten CHECKER_KEEP_S after its last
+# use (heap.forget); the settings store only at boot and on a change.
 from . import alarms as _alarms
-from . import dosecheck as _dosecheck
+from . import clock as _clock
 from . import druglib as _druglib
 from . import engine as _engine
 from . import events as _events
 from . import hal as _hal
 from . import health as _health
+from . import heap as _heap
 from . import phases as _phases
-from . import settings as _settings
 from . import ui as _ui
-from . import units as _units
 
 try:
     from typing import TYPE_CHECKING
@@ -29,15 +34,11 @@ except ImportError:  # MicroPython: annotations are not evaluated
 if TYPE_CHECKING:
     from typing import Any
 
-try:
-    from . import detect as _detect
-except ImportError:  # a build without the detector
-    _detect = None  # type: ignore
-
 FIRMWARE_VERSION = "0.1.0"
 IDLE_WAKE_MS = 1000  # the home screen shows seconds: wake at least once a second
 EEG_BLOCK = 64  # samples read from the HAL per call
-CLOCK_SYNC_S = 60  # how often the main loop re-reads the RTC
+CLOCK_SYNC_S = 60  # how often the main loop re-reads the RTC (when the HAL's RTC can drift)
+CHECKER_KEEP_S = 30  # the dose checker stays loaded this long after its last use
 
 _TONE = (_hal.TONE_HIGH, _hal.TONE_MEDIUM, _hal.TONE_LOW)
 _LED = (_hal.LED_RED, _hal.LED_YELLOW, _hal.LED_CYAN)
@@ -59,11 +60,15 @@ class Unit:
     def __init__(self, hal, config=None, store=None, library=None, rules=None):
         self.hal = hal
         self.config = dict(DEFAULT_CONFIG)
-        self.settings = _settings.Settings(hal, "settings")
+        self.heap = _heap.Watch()
+        self.loop_ms = 0  # duration of the last main-loop step
+        self._checker = None  # the dose checker module while it is loaded
+        self._checker_t = 0
         try:
-            stored_cfg = self.settings.load()  # maintenance changes survive a reboot ...
+            stored_cfg = self._settings().load()  # maintenance changes survive a reboot ...
         except (OSError, NotImplementedError):  # a unit without storage runs on its defaults
             stored_cfg = {}
+        _heap.forget("settings")
         for key in SETTING_KEYS:
             if key in stored_cfg:
                 self.config[key] = stored_cfg[key]
@@ -78,6 +83,10 @@ class Unit:
         stored = store.load() if store is not None else []
         self.engine = self._boot(stored, rules)
         self._synced_t = self.engine.now()
+        # A board whose RTC runs off the same crystal as its tick counter (the
+        # Pico) cannot drift from it, and reading its RTC allocates (the Unix
+        # time is a big integer there): it is read at boot and when it is set.
+        self._rtc_drifts = getattr(hal, "RTC_DRIFTS", True)
         for ev in self.engine.events:
             if ev["type"] == "weight":
                 self.weight_g = ev["grams"]
@@ -110,8 +119,28 @@ class Unit:
             return eng
 
     # ------------------------------------------------------------ plumbing
+    def _settings(self):
+        from . import settings
+
+        return settings.Settings(self.hal, "settings")
+
+    def checker(self):
+        """The dose checker module (imported on first use; see CHECKER_KEEP_S)."""
+        if self._checker is None:
+            from . import dosecheck
+
+            self._checker = dosecheck
+        self._checker_t = self.engine.now() if getattr(self, "engine", None) is not None else 0
+        return self._checker
+
+    def _release_checker(self, t):
+        if self._checker is not None and t - self._checker_t >= CHECKER_KEEP_S:
+            self._checker = None
+            _heap.forget("dosecheck")
+            _heap.forget("units")
+
     def _assess(self, dose_event, weight_g):
-        return _dosecheck.assess(dose_event, weight_g, self.library)
+        return self.checker().assess(dose_event, weight_g, self.library)
 
     def _sink(self, ev):
         if self.store is not None:
@@ -151,9 +180,11 @@ class Unit:
         """weight: '70 kg' / '154 lb' (units required) or int grams."""
         grams = weight if isinstance(weight, int) and not isinstance(weight, bool) else None
         if grams is None:
+            from . import units
+
             try:
-                grams = _units.parse_weight(weight)
-            except _units.UnitError as e:
+                grams = units.parse_weight(weight)
+            except units.UnitError as e:
                 raise ValueError(str(e))
         ev = self._log(_events.weight(self.now(), grams))
         self.weight_g = grams
@@ -164,12 +195,13 @@ class Unit:
 
     def check(self, drug, route, dose=None, rate=None, over=None, duration=None):
         """The dose checker's verdict for this patient now; logs nothing."""
+        dc = self.checker()
         if self.weight_g is None:
-            v = _dosecheck.check_dose(drug, route, None, dose=dose, rate=rate, library=self.library)
-            v["verdict"] = _dosecheck.ERROR
+            v = dc.check_dose(drug, route, None, dose=dose, rate=rate, library=self.library)
+            v["verdict"] = dc.ERROR
             v["messages"] = ["no weight entered: enter the patient's weight before any dose check"]
             return v
-        return _dosecheck.check_dose(drug, route, self.weight_g, dose=dose, rate=rate, over=over,
+        return dc.check_dose(drug, route, self.weight_g, dose=dose, rate=rate, over=over,
                                      duration=duration, reference=self.config["reference"],
                                      age_group=self.config["age_group"], history=self._history(),
                                      t=self.now(), library=self.library)
@@ -178,19 +210,20 @@ class Unit:
         """Check, then log what was given.  hard and error are never logged;
         soft needs an override reason (logged with the limits it overrode)."""
         v = self.check(drug, route, dose, rate, over, duration)
+        dc = self.checker()
         v["logged"] = False
         v["event"] = None
         verdict = v["verdict"]
-        if verdict in (_dosecheck.HARD, _dosecheck.ERROR):
+        if verdict in (dc.HARD, dc.ERROR):
             return v
-        if verdict == _dosecheck.SOFT:
+        if verdict == dc.SOFT:
             if not override or len(str(override).strip()) < 3:
                 v["messages"].append("soft limit: give an override reason to log this dose")
                 return v
             codes = ",".join(str(lim.get("code", "")) for lim in v.get("limits", []))
             self.note("override %s %s: %s [%s]" % (v["drug"], v["route"], str(override).strip(), codes))
         t = self.now()
-        fields = _dosecheck.dose_event_fields(v)
+        fields = dc.dose_event_fields(v)
         if fields["kind"] == "infusion":
             action = "change" if self._infusion_running(fields["drug"]) else "start"
             num_den = v.get("rate_ng_per_kg_h") or [0, 1]
@@ -257,7 +290,10 @@ class Unit:
         values = {}
         for key in SETTING_KEYS:
             values[key] = self.config.get(key)
-        return self.settings.save(values)
+        try:
+            return self._settings().save(values)
+        finally:
+            _heap.forget("settings")
 
     def clear_log(self):
         """Maintenance: start a new record.  The caller checks no episode is running;
@@ -288,7 +324,13 @@ class Unit:
         s["eeg"] = dict(self.eeg)
         s["events"] = len(self.engine.events)
         s["library_version"] = self.library.version
+        s.update(self.health_figures())
         return s
+
+    def health_figures(self):
+        """The unit's own resource figures, for HELLO and STATUS (-1: not measurable here)."""
+        free, largest, min_free = self.heap.figures(self.hal.ticks_ms())
+        return {"heap_free": free, "heap_largest": largest, "heap_min_free": min_free, "loop_ms": self.loop_ms}
 
     def elapsed_s(self):
         """Seconds since the SE clock started (first onset), or -1."""
@@ -299,11 +341,13 @@ class Unit:
 
     # ------------------------------------------------------------ EEG
     def attach_eeg(self, fs):
-        if _detect is None:
+        try:
+            from . import detect
+        except ImportError:  # a build without the detector
             raise ValueError("this build has no EEG detector")
         from array import array
 
-        self.detector = _detect.Detector(fs)
+        self.detector = detect.Detector(fs)
         self._eeg_buf = array("f", bytes(4 * EEG_BLOCK))
         self._eeg_t0 = self.now()
         self.eeg["attached"] = True
@@ -346,6 +390,7 @@ class Unit:
     def step(self):
         """One main-loop iteration; returns how long the loop may sleep (ms)."""
         hal = self.hal
+        t0 = hal.ticks_ms()
         buttons = hal.poll_buttons()
         if buttons:
             self.ui.press(buttons)
@@ -353,7 +398,7 @@ class Unit:
             self.link.poll()
         self._poll_eeg()
         t = self.now()
-        if t - self._synced_t >= CLOCK_SYNC_S:
+        if self._rtc_drifts and t - self._synced_t >= CLOCK_SYNC_S:
             # the RTC is read once a minute: ticks drift, and after a reboot the
             # clock may have started up to a second behind the RTC
             self._synced_t = t
@@ -362,9 +407,12 @@ class Unit:
         deadline = self.engine.tick(t)
         self._drive_outputs(t)
         self.ui.render(t)
+        self._release_checker(t)
+        self.heap.quiet_point()
         reason = self.health(self) if self.health is not None else None
         if reason is None:
             hal.wdt_feed()
+        self.loop_ms = _clock.ticks_diff(hal.ticks_ms(), t0)
         wait = IDLE_WAKE_MS
         if deadline >= 0 and (deadline - t) * 1000 < wait:
             wait = max(0, (deadline - t) * 1000)

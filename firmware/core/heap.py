@@ -1,0 +1,119 @@
+# The unit's heap: what it has left, and giving code back.
+#
+# On a Pico the GC heap is 245,888 B and every imported module's bytecode
+# lives in it (the stock firmware has no ROM filesystem to run code from
+# flash), so code that the bedside loop does not need is imported when a task
+# needs it and forgotten afterwards (forget), and the loop reports its own
+# figures (heap_free, heap_largest, heap_min_free) in HELLO and STATUS.
+#
+# heap_min_free is the lowest free heap seen right after a collection: what
+# the live data left, not what garbage happened to be lying around.  The main
+# loop collects at quiet points once COLLECT_AFTER bytes were allocated since
+# the last collection, so garbage never accumulates to the point where an
+# allocation in the middle of a dose check has to wait for a full collection.
+import sys
+
+from .clock import ticks_diff
+
+try:
+    import gc
+
+    _mem_free = gc.mem_free  # type: ignore[attr-defined]
+    _mem_alloc = gc.mem_alloc  # type: ignore[attr-defined]
+except (ImportError, AttributeError):  # CPython: no heap to watch
+    _mem_free = None  # type: ignore[assignment]
+    _mem_alloc = None  # type: ignore[assignment]
+
+MICROPYTHON = sys.implementation.name == "micropython"
+FIGURES_MS = 2000  # figures() answers from its last measurement for this long
+COLLECT_AFTER = 8192  # bytes allocated since the last collection before the loop collects
+_PKG = __name__[: __name__.rfind(".")]  # "core" on a board, "firmware.core" on a host
+
+
+class Watch:
+    """Free-heap figures for the unit (all -1 where the runtime has no GC heap)."""
+
+    def __init__(self):
+        self.min_free = -1
+        self._alloc_after = _mem_alloc() if _mem_alloc is not None else 0
+        self.collections = 0
+        self._fig = None  # the last figures() and when (ms)
+        self._fig_ms = 0
+
+    def collect(self):
+        if _mem_free is None:
+            return
+        gc.collect()
+        self.collections += 1
+        free = _mem_free()
+        self._alloc_after = _mem_alloc()
+        if self.min_free < 0 or free < self.min_free:
+            self.min_free = free
+
+    def quiet_point(self):
+        """Called once per main-loop step: collect if enough was allocated.
+        Allocation-free when nothing was allocated."""
+        if _mem_alloc is not None and _mem_alloc() - self._alloc_after > COLLECT_AFTER:
+            self.collect()
+
+    def free(self):
+        return _mem_free() if _mem_free is not None else -1
+
+    def figures(self, now_ms=None):
+        """(heap_free, heap_largest, heap_min_free) after a collection.  Finding
+        the largest free block takes trial allocations and collections: this
+        is for a status request, not the loop, and a figure younger than
+        FIGURES_MS (the caller's tick count, ms) is given again."""
+        if _mem_free is None:
+            return -1, -1, -1
+        if now_ms is not None and self._fig is not None and 0 <= ticks_diff(now_ms, self._fig_ms) < FIGURES_MS:
+            return self._fig
+        self.collect()
+        self._fig = (_mem_free(), largest_block(), self.min_free)
+        self._fig_ms = now_ms if now_ms is not None else 0
+        return self._fig
+
+
+def largest_block():
+    """A lower bound, within 1/16 of the largest single allocation that would
+    succeed now.  Trial bytearrays grow geometrically and then bisect: every
+    failed trial costs the allocator a full collection (tens of ms on a
+    Pico), so the search keeps failures to about five."""
+    if _mem_free is None:
+        return -1
+    lo = 0
+    hi = _mem_free()
+    size = 2048
+    while size < hi:
+        try:
+            bytearray(size)  # freed by the next collection
+            lo = size
+            size *= 2
+        except MemoryError:
+            hi = size
+            break
+    step = 0
+    while step < 4 and hi - lo > 256:
+        mid = (lo + hi) // 2
+        try:
+            bytearray(mid)
+            lo = mid
+        except MemoryError:
+            hi = mid
+        step += 1
+    return lo
+
+
+def forget(short_name):
+    """Drop <package>.<short_name> from the import cache (and from its package)
+    so the collector can free its code; the next import loads it afresh.  Only
+    on MicroPython: CPython has no heap to give back, and host tools share
+    these modules (and their exception classes) with the firmware."""
+    if not MICROPYTHON:
+        return
+    name = _PKG + "." + short_name
+    if name in sys.modules:
+        del sys.modules[name]
+    parent = sys.modules.get(_PKG)
+    if parent is not None and hasattr(parent, short_name):
+        delattr(parent, short_name)
