@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from firmware.core import alarms, clock, engine, episode, events as ev, rules
+from firmware.core import alarms, clock, engine, episode, events as ev, rules, rules_table
 from episode_cases import DAY, HOUR, T0, at, bzd, case4, second_line
 
 
@@ -83,14 +83,16 @@ def test_bad_sequences_rejected_and_log_untouched(seq, msg):
 # ---------------------------------------------------------------- rules
 
 def test_every_rule_number_has_a_source_and_tag():
-    for key, entry in rules.TABLE.items():
+    for key, entry in rules_table.TABLE.items():
         assert len(entry) == 2 and isinstance(entry[0], int), key
         assert entry[1] and "[" in entry[1], key  # reliability tag [C]/[S]/[U]/[D]
         assert getattr(rules.DEFAULT, key) == entry[0], key  # every number reaches the compiled rules
-    for key, choices in rules.CHOICES.items():
-        assert rules.TABLE[key][0] in choices.values(), key  # default is one of the choices
-    for a in rules.ALARMS:
+        assert rules.source(key) == entry[1], key
+    for key, choices in rules_table.CHOICES.items():
+        assert rules_table.TABLE[key][0] in choices.values(), key  # default is one of the choices
+    for a in rules_table.ALARMS:
         assert a[1] in (0, 1, 2) and a[2] in ("state", "latched") and a[3]
+    assert tuple(a[0] for a in rules_table.ALARMS) == rules.ALARM_NAMES
 
 
 def test_rule_numbers_match_clinical_text():
@@ -288,7 +290,7 @@ def test_ack_and_pause_do_not_touch_any_timer():
 
 
 def test_alarm_priorities_as_data():
-    snap_alarms = dict((a[0], a[1]) for a in rules.ALARMS)
+    snap_alarms = dict((a[0], a[1]) for a in rules_table.ALARMS)
     assert rules.PRIORITIES[snap_alarms["first_line_overdue"]] == "high"
     assert rules.PRIORITIES[snap_alarms["t2_exceeded"]] == "high"
     assert rules.PRIORITIES[snap_alarms["bzd_underdosed"]] == "low"
