@@ -285,9 +285,10 @@ def _mp_guest(tmp_path, budget):
 
 
 # Budgets on the 64-bit unix port, whose objects are ~1.4x the board's (32-bit):
-# 14 KB free for verify (resident + transient) ~ 10 KB on the board; resident
-# under 8.4 KB here ~ 6 KB on the board.
-VERIFY_FREE_64 = 14 * 1024
+# 16 KB free for verify (resident + transient, with the heap's fragmentation)
+# ~ 11 KB on the board; resident under 8.4 KB here ~ 6 KB on the board.
+# (13 KB passes most runs; 16 KB leaves room for where the ballast's holes fall.)
+VERIFY_FREE_64 = 16 * 1024
 RESIDENT_64 = 8400
 
 

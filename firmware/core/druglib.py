@@ -56,10 +56,7 @@ try:
 except ImportError:  # pragma: no cover - minimal ports
     _HAVE_HASHLIB = False
 
-try:
-    from array import array as _array
-except ImportError:  # pragma: no cover
-    _array = None
+from array import array as _array
 
 
 class LibraryError(ValueError):
@@ -175,22 +172,16 @@ class _MemOpener:
 
 
 # ------------------------------------------------------------- the scanner --
-try:
-    from micropython import const
-except ImportError:  # CPython
-    def const(x):
-        return x
-
-_QUOTE = const(34)
-_BSLASH = const(92)
-_LBRACE = const(123)
-_RBRACE = const(125)
-_LBRACK = const(91)
-_RBRACK = const(93)
-_COMMA = const(44)
-_COLON = const(58)
-_OBJ = const(1)
-_ARR = const(2)
+_QUOTE = 34
+_BSLASH = 92
+_LBRACE = 123
+_RBRACE = 125
+_LBRACK = 91
+_RBRACK = 93
+_COMMA = 44
+_COLON = 58
+_OBJ = 1
+_ARR = 2
 
 try:
     bytearray(b"a").find(b"a", 0, 1)
@@ -225,9 +216,9 @@ class _Scan:
         self.open = bytearray(5)  # a value is open at this depth (between ':' and ',' / '}')
         self.top = {}  # top-level key (str) -> (start, end)
         self.names = []  # drug keys, in body order
-        self.dspan = _array("i") if _array else []  # per drug: start, end, routes start, routes end, first route, count
+        self.dspan = _array("i")  # per drug: start, end, routes start, routes end, first route, count
         self.rnames = []  # route keys, all drugs, in body order
-        self.rspan = _array("i") if _array else []  # per route: start, end
+        self.rspan = _array("i")  # per route: start, end
         self.ended = False
         self.err = None
 
@@ -435,10 +426,10 @@ class Library:
         self._open = open_fn
         self._name = name
         self._base = 0  # offset of the body in the file
-        self._names = ()
-        self._dspan = ()
-        self._rnames = ()
-        self._rspan = ()
+        self._names = ()  # type: tuple
+        self._dspan = _array("i")
+        self._rnames = ()  # type: tuple
+        self._rspan = _array("i")
         self._drug_aliases = b"{}"  # the alias tables as their canonical bytes (see _alias)
         self._route_aliases = b"{}"
         self._head = None  # (drug key, head dict): the last drug's fields other than routes
@@ -634,9 +625,9 @@ def _refuse(lib, reason):
     lib.verified = False
     lib.reason = reason
     lib._names = ()
-    lib._dspan = ()
+    lib._dspan = _array("i")
     lib._rnames = ()
-    lib._rspan = ()
+    lib._rspan = _array("i")
     lib.settings = {}
     lib._drug_aliases = b"{}"
     lib._route_aliases = b"{}"

@@ -133,6 +133,8 @@ def shape_error(doc):
         bad = head_error(key, head if isinstance(d, dict) else d, routes if isinstance(routes, dict) else None)
         if bad is not None:
             return bad
+        if not isinstance(routes, dict):
+            return "drug %s has no routes" % key
         for rk in routes:
             bad = entry_error(key, rk, routes[rk])
             if bad is not None:
