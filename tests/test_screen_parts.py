@@ -54,8 +54,8 @@ def test_unchanged_render_marks_nothing_and_a_tick_marks_only_changed_rows():
     screen_states.run_to(hal, u, hal.ms + 1000)
     assert s.version == v + 1
     assert s.dirty == (1 << 1) | (1 << 4)  # the timer and "3rd line mm:ss", nothing else
-    # the timer's parts come from the literal tuple: the same objects every time
-    assert s.parts[1][0] is _ui.TWO[30] and s.parts[1][1] == ":"
+    # the timer's digits are MicroPython's one-character strings: the same objects every time
+    assert s.parts[1][0] is _ui.DIGITS[3] and s.parts[1][2] == ":"
 
 
 def test_page_change_marks_every_row():
@@ -77,7 +77,7 @@ def test_screen_parts_join_and_cut():
     assert s.finish() == _screen.ALL_ROWS  # first page: everything
     s.dirty = 0
     s.clear("x")
-    s.set_parts(2, "weight ", "1", "2" + "3", " kg")  # equal text, another object
+    s.set_parts(2, "weight ", "1", "".join(["2", "3"]), " kg")  # equal text, another object
     s.set(3, "a row longer than sixteen characters")
     assert s.finish() == 0 and s.dirty == 0
     s.clear("x")
@@ -87,15 +87,15 @@ def test_screen_parts_join_and_cut():
 
 @pytest.mark.parametrize("n", [0, 5, 9, 10, 42, 99, 100, 101, 123, 999, 1000, -1])
 def test_number_parts(n):
-    out = ["", ""]
+    out = ["", "", ""]
     _ui.number_parts(n, out, 0)
-    assert out[0] + out[1] == "%d" % n
+    assert "".join(out) == "%d" % n
 
 
 @pytest.mark.parametrize("sec", [-5, 0, 7, 59, 60, 3599, 5999, 6000, 6059, 3600 * 26 + 300, 3600 * 99 + 3599,
                                  3600 * 100, 3600 * 999 + 60])
 def test_mmss_parts(sec):
-    out = ["", "", "", ""]
+    out = [""] * 6
     _ui.mmss_parts(sec, out)
     assert "".join(out) == _ui.mmss(sec)
 

@@ -3,8 +3,8 @@
 # onset), one row may be highlighted (the selection).  The HAL draws it.
 #
 # A row is a few parts (strings) whose concatenation, cut to 16 characters,
-# is its text: "weight ", "70", " kg".  The home screen builds every row from
-# strings made once (labels, "00".."99") so that redrawing it every second
+# is its text: "weight ", "7", "0", " kg".  The home screen builds every row
+# from strings made once (labels, single digits) so that redrawing it every second
 # allocates nothing; a HAL draws a row part by part (x advances 8 px per
 # character, the panel clips at 128 px, which is the same cut).
 #
@@ -19,7 +19,7 @@
 
 COLS = 16
 ROWS = 8
-PARTS = 6  # the most a row needs: a label and a time "1", "04", "h", "05"
+PARTS = 8  # the most a row needs: a label and a time, a digit a part: "1", "0", "0", "h", "0", "5"
 ALL_ROWS = 0xFF
 
 
@@ -57,7 +57,7 @@ class Screen:
     def set(self, row, text):
         self.set_parts(row, text)
 
-    def set_parts(self, row, a, b="", c="", d="", e="", f=""):
+    def set_parts(self, row, a, b="", c="", d="", e="", f="", g="", h=""):
         """Row text = a + b + ... (cut to COLS); stores the given strings, joins nothing."""
         p = self.parts[row]
         p[0] = a
@@ -66,6 +66,8 @@ class Screen:
         p[3] = d
         p[4] = e
         p[5] = f
+        p[6] = g
+        p[7] = h
 
     def finish(self):
         """End a page: mark what changed since the last finish() (allocation-free)."""

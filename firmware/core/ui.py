@@ -43,19 +43,11 @@ OVERRIDE_REASONS = ("physician order", "pt-specific need", "protocol", "repeat i
 # The home screen is redrawn every second (the timer runs) and must allocate
 # nothing doing it (the idle loop allocates 0 bytes: heap_lock test in
 # tests/test_unit_unixport.py), so its rows are assembled from strings made
-# here once: numbers from these literal tuples (qstrs: no heap per value),
-# labels per stage, phase, due slot and alarm.
-DIGITS = ("0", "1", "2", "3", "4", "5", "6", "7", "8", "9")
-TWO = ("00", "01", "02", "03", "04", "05", "06", "07", "08", "09",
-       "10", "11", "12", "13", "14", "15", "16", "17", "18", "19",
-       "20", "21", "22", "23", "24", "25", "26", "27", "28", "29",
-       "30", "31", "32", "33", "34", "35", "36", "37", "38", "39",
-       "40", "41", "42", "43", "44", "45", "46", "47", "48", "49",
-       "50", "51", "52", "53", "54", "55", "56", "57", "58", "59",
-       "60", "61", "62", "63", "64", "65", "66", "67", "68", "69",
-       "70", "71", "72", "73", "74", "75", "76", "77", "78", "79",
-       "80", "81", "82", "83", "84", "85", "86", "87", "88", "89",
-       "90", "91", "92", "93", "94", "95", "96", "97", "98", "99")
+# once: labels per stage, phase, due slot and alarm, and numbers digit by
+# digit from DIGITS -- indexing a str gives MicroPython's interned one-character
+# string, no heap, the same object every time.  (A tuple "00".."99" would cost
+# ~8 KB: a .mpy loads each element of a constant tuple as its own str object.)
+DIGITS = "0123456789"
 _STAGE_ROW = tuple(STAGE_SHORT.get(x, x) for x in _episode.STAGES)  # index: state.stage
 _AES_ROW = tuple("AES " + PHASE_SHORT.get(x, x) for x in _episode.PHASES)  # index: phases.phase()
 _SE_ROW = {k: "> " + v for k, v in SE_SHORT.items()}
@@ -67,34 +59,44 @@ _ALARM_NAME = tuple(x.replace("_", " ") for x in _alarms.NAMES)  # index: alarm
 
 
 def number_parts(n, out, k):
-    """Decimal n (0..999) as out[k] + out[k + 1] without allocating ("%d" % n beyond)."""
+    """Decimal n (0..999) as out[k..k+2], one digit each, without allocating ("%d" % n beyond)."""
     if n < 0 or n > 999:
         out[k] = "%d" % n  # never on a screen: weights, hours and percents stay below 1000
         out[k + 1] = ""
+        out[k + 2] = ""
     elif n < 10:
         out[k] = DIGITS[n]
         out[k + 1] = ""
+        out[k + 2] = ""
     elif n < 100:
-        out[k] = TWO[n]
-        out[k + 1] = ""
+        out[k] = DIGITS[n // 10]
+        out[k + 1] = DIGITS[n % 10]
+        out[k + 2] = ""
     else:
         out[k] = DIGITS[n // 100]
-        out[k + 1] = TWO[n % 100]
+        out[k + 1] = DIGITS[n // 10 % 10]
+        out[k + 2] = DIGITS[n % 10]
 
 
 def mmss_parts(seconds, out):
-    """mmss(seconds) as out[0..3] without allocating: "04" ":" "07" "", or "1" "" "h" "05"."""
+    """mmss(seconds) as out[0..5] without allocating: "0" "4" ":" "0" "7" "", or "1" "" "" "h" "0" "5"."""
     if seconds < 0:
         seconds = 0
     if seconds < 6000:
-        out[0] = TWO[seconds // 60]
-        out[1] = ":"
-        out[2] = TWO[seconds % 60]
-        out[3] = ""
+        m = seconds // 60
+        s = seconds % 60
+        out[0] = DIGITS[m // 10]
+        out[1] = DIGITS[m % 10]
+        out[2] = ":"
+        out[3] = DIGITS[s // 10]
+        out[4] = DIGITS[s % 10]
+        out[5] = ""
     else:
         number_parts(seconds // 3600, out, 0)
-        out[2] = "h"
-        out[3] = TWO[(seconds % 3600) // 60]
+        m = seconds % 3600 // 60
+        out[3] = "h"
+        out[4] = DIGITS[m // 10]
+        out[5] = DIGITS[m % 10]
 
 
 def mmss(seconds):
@@ -139,8 +141,8 @@ class Ui:
         self._rendered_n = -1
         self._menu = []  # type: list
         self._due = [-1, -1, 0]  # phases.next_due's answer
-        self._tp = ["", "", "", ""]  # a time as parts (mmss_parts)
-        self._np = ["", ""]  # a number as parts (number_parts)
+        self._tp = [""] * 6  # a time as parts (mmss_parts)
+        self._np = [""] * 3  # a number as parts (number_parts)
 
     # -------------------------------------------------------------- input
     def press(self, mask):
@@ -406,10 +408,10 @@ class Ui:
             tp = self._tp
             mmss_parts(due[1] - t, tp)
             s.set_parts(row, (_DUE_WAITING if due[2] == _phases.WAITING else _DUE_OPEN)[i], tp[0], tp[1], tp[2],
-                        tp[3])
+                        tp[3], tp[4], tp[5])
 
     def _draw_home(self, s, t):
-        # Every row from prebuilt strings (see TWO): redrawn each second, allocation-free.
+        # Every row from prebuilt strings and DIGITS: redrawn each second, allocation-free.
         st = self.unit.state
         s.clear(HOME)
         if not st.started:
@@ -422,7 +424,7 @@ class Ui:
             if w:
                 np = self._np
                 number_parts((w + 500) // 1000, np, 0)
-                s.set_parts(5, "weight ", np[0], np[1], " kg")
+                s.set_parts(5, "weight ", np[0], np[1], np[2], " kg")
             else:
                 s.set(5, "weight not set")
             self._alarm_row(s, 6, t)
@@ -431,7 +433,7 @@ class Ui:
         s.set_parts(0, _STAGE_ROW[st.stage], " *SZ" if st.active else "")
         tp = self._tp
         mmss_parts(t - _phases.clock_start(st), tp)
-        s.set_parts(1, tp[0], tp[1], tp[2], tp[3])
+        s.set_parts(1, tp[0], tp[1], tp[2], tp[3], tp[4], tp[5])
         s.mark(big=1)
         p = _phases.phase(st, t)
         s.set(3, _AES_ROW[p] if p >= 0 else "AES -")
@@ -443,7 +445,7 @@ class Ui:
         elif eeg["attached"]:
             np = self._np
             number_parts(int(eeg["bsr_percent"]), np, 0)
-            s.set_parts(6, "EEG SZ BSR" if eeg["seizure"] else "EEG ok BSR", np[0], np[1], "%")
+            s.set_parts(6, "EEG SZ BSR" if eeg["seizure"] else "EEG ok BSR", np[0], np[1], np[2], "%")
         s.set(7, "OK=menu")
 
     def _draw_list(self, s, title, items, t):
