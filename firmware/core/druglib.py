@@ -32,7 +32,6 @@
 # ERROR verdict.  All numbers are integers.
 import json
 
-from . import units
 
 FORMAT = "statim-druglib/1"
 FILENAME = "druglib.json"  # readable, sealed (repository; host tools)
@@ -889,6 +888,8 @@ def pick(value, reference, age_group):
 
 def fmt_rate_ng_kg_h(num, den, display):
     """A rate num/den ng/kg/h in the display unit ('mg/kg/h' or 'mcg/kg/min')."""
+    from . import units  # the dose checker's; loaded with it
+
     if display == "mcg/kg/min":
         return "%s mcg/kg/min" % units.fmt_fixed(num, den * 60000, 2)
     return "%s mg/kg/h" % units.fmt_fixed(num, den * 1000000, 3)

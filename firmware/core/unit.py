@@ -138,6 +138,7 @@ class Unit:
             self._checker = None
             _heap.forget("dosecheck")
             _heap.forget("units")
+            _heap.forget("libcheck")  # the library's per-entry shape check, loaded by a check
 
     def _assess(self, dose_event, weight_g):
         return self.checker().assess(dose_event, weight_g, self.library)
@@ -186,6 +187,9 @@ class Unit:
                 grams = units.parse_weight(weight)
             except units.UnitError as e:
                 raise ValueError(str(e))
+            finally:
+                if self._checker is None:
+                    _heap.forget("units")
         ev = self._log(_events.weight(self.now(), grams))
         self.weight_g = grams
         return ev
