@@ -43,6 +43,10 @@ DATA_DIR = "/data/"
 RTC_VALID_FROM = const(1577836800)  # 2020-01-01: earlier means the RTC was never set
 _WIDTH = const(128)
 _HEIGHT = const(64)
+_ALL_PAGES = const(0xFF)
+_SET_COL_ADDR = const(0x21)  # SSD1306 commands (as in the ssd1306 driver)
+_SET_PAGE_ADDR = const(0x22)
+_BIG_CHARS = "0123456789:h-kg"  # what a 2x row shows: the timer ("12:34", "1h05", "--:--") and a weight
 
 # IEC 60601-1-8 style burst patterns in 50 ms slots (1 = tone on).
 _HIGH = bytearray(b"\x01\x00\x01\x00\x01\x00\x00\x00\x01\x00\x01\x00" + bytes(8) +
@@ -56,6 +60,11 @@ _RGB = ((0, 0, 0), (0, 1, 0), (0, 1, 1), (1, 1, 0), (1, 0, 0))  # index = hal.LE
 
 
 class PicoHal(_hal.Hal):
+    # The RP2040's RTC and its tick counter both run off the 12 MHz crystal,
+    # so they cannot drift apart: the unit reads the RTC at boot and when it
+    # is set, not every minute (reading it allocates a big integer here).
+    RTC_DRIFTS = False
+
     def __init__(self, wdt=True):
         self._pressed = 0
         self._last = [time.ticks_ms()] * len(BUTTON_PINS)
@@ -80,14 +89,25 @@ class PicoHal(_hal.Hal):
         self._ticks = 0
         self._display = None
         self._big = framebuf.FrameBuffer(bytearray(8), 8, 8, framebuf.MONO_VLSB)  # one glyph, for 2x text
+        # 2x glyphs of what a big row shows (timer, weight), made once: a redraw blits them
+        self._glyphs2x = {}
+        for ch in _BIG_CHARS:
+            g = framebuf.FrameBuffer(bytearray(32), 16, 16, framebuf.MONO_VLSB)
+            self._scale2x(g, ch, 0, 0)
+            self._glyphs2x[ch] = g
+        self._pages = ()  # type: tuple
         try:
             import ssd1306
 
             i2c = I2C(0, scl=Pin(PIN_SCL), sda=Pin(PIN_SDA), freq=400000)
             self._display = ssd1306.SSD1306_I2C(_WIDTH, _HEIGHT, i2c)
+            # one view per 8-pixel page of the driver's buffer: resending a page allocates nothing
+            mv = memoryview(self._display.buffer)
+            self._pages = tuple(mv[p * _WIDTH:(p + 1) * _WIDTH] for p in range(_HEIGHT // 8))
         except (ImportError, OSError):
             self._display = None  # no driver or no panel: run headless (the link still works)
         self._screen_version = -1
+        self._redraw_all = True  # the panel holds something else (boot, maintenance): draw every row
         self._rtc = machine.RTC()
         self._poll = select.poll()
         self._poll.register(sys.stdin, select.POLLIN)
@@ -155,44 +175,114 @@ class PicoHal(_hal.Hal):
             left = time.ticks_diff(deadline, time.ticks_ms())
             if left <= 0:
                 return
-            if self._poll.poll(left if left < 20 else 20):
+            if self._readable(left if left < 20 else 20):
                 return
+
+    def _readable(self, ms):
+        # ipoll, not poll: poll() returns a new list on every call, ipoll()
+        # iterates over the poll object itself with one reused tuple
+        for _ in self._poll.ipoll(ms):
+            return True
+        return False
 
     # --- display ---------------------------------------------------------------
     def show(self, screen):
+        """Redraw only the rows that changed and send only their 8-pixel pages
+        (a timer tick: the big row's 2 pages and maybe a countdown's 1, not 8)."""
         d = self._display
-        if d is None or screen.version == self._screen_version:
+        if d is None:
+            return
+        screen.finish()  # a writer that did not (service screen): find what changed
+        if screen.version == self._screen_version and not self._redraw_all:
             return
         self._screen_version = screen.version
-        d.fill(0)
+        dirty = screen.dirty
+        screen.dirty = 0
+        if self._redraw_all:
+            dirty = _ALL_PAGES
+            self._redraw_all = False
+        big = screen.big
+        if big >= 0 and dirty & (3 << big):
+            dirty |= 3 << big  # the big row is drawn as a whole
         row = 0
-        while row < screen.ROWS:
-            text = screen.rows[row]
-            if row == screen.big:
-                self._text2x(d, text, row * 8)
+        while row < 8:
+            if not dirty & (1 << row):
+                row += 1
+                continue
+            y = row * 8
+            if row == big:
+                d.fill_rect(0, y, _WIDTH, 16, 0)
+                self._text2x(d, screen.parts[row], y)
                 row += 2
                 continue
-            if row == screen.invert:
-                d.fill_rect(0, row * 8, _WIDTH, 8, 1)
-                d.text(text, 0, row * 8, 0)
-            else:
-                d.text(text, 0, row * 8, 1)
+            inv = row == screen.invert
+            d.fill_rect(0, y, _WIDTH, 8, 1 if inv else 0)
+            x = 0
+            for part in screen.parts[row]:
+                if part:
+                    if x < _WIDTH:
+                        d.text(part, x, y, 0 if inv else 1)  # the panel clips at 128 px: the 16-column cut
+                    x += 8 * len(part)
             row += 1
-        d.show()
+        self._send(d, dirty)
 
-    def _text2x(self, d, text, y):
+    def _send(self, d, dirty):
+        """Send the pages in `dirty` to the SSD1306: one address window per run of
+        consecutive pages, then each page from its preallocated view."""
+        if dirty == _ALL_PAGES:
+            d.show()
+            return
+        pages = self._pages
+        p = 0
+        while p < 8:
+            if not dirty & (1 << p):
+                p += 1
+                continue
+            q = p
+            while q + 1 < 8 and dirty & (1 << (q + 1)):
+                q += 1
+            d.write_cmd(_SET_COL_ADDR)
+            d.write_cmd(0)
+            d.write_cmd(_WIDTH - 1)
+            d.write_cmd(_SET_PAGE_ADDR)
+            d.write_cmd(p)
+            d.write_cmd(q)
+            while p <= q:  # horizontal addressing: the panel's pointer runs on into the next page
+                d.write_data(pages[p])
+                p += 1
+
+    def _scale2x(self, d, ch, x0, y):
+        # ch at twice the size, pixel by pixel (2x glyphs at init; any other character)
         g = self._big
-        x0 = (_WIDTH - 16 * len(text)) // 2
+        g.fill(0)
+        g.text(ch, 0, 0, 1)
+        for py in range(8):
+            for px in range(8):
+                if g.pixel(px, py):
+                    d.fill_rect(x0 + 2 * px, y + 2 * py, 2, 2, 1)
+
+    def _text2x(self, d, parts, y):
+        n = 0
+        for part in parts:
+            n += len(part)
+        if n > 16:
+            n = 16  # the row's text is cut at 16 columns; 8 of them fit at 2x
+        x0 = (_WIDTH - 16 * n) // 2
         if x0 < 0:
             x0 = 0
-        for ch in text[:8]:
-            g.fill(0)
-            g.text(ch, 0, 0, 1)
-            for py in range(8):
-                for px in range(8):
-                    if g.pixel(px, py):
-                        d.fill_rect(x0 + 2 * px, y + 2 * py, 2, 2, 1)
-            x0 += 16
+        drawn = 0
+        glyphs = self._glyphs2x
+        for part in parts:
+            for ch in part:
+                if drawn == 8:
+                    return
+                g = glyphs.get(ch)
+                if g is not None:
+                    d.blit(g, x0, y)
+                elif ch != " ":  # a space: the band is already clear
+                    self._scale2x(d, ch, x0, y)
+                x0 += 16
+                drawn += 1
 
     def show_maintenance(self):
         d = self._display
@@ -203,6 +293,7 @@ class PicoHal(_hal.Hal):
             d.text("not monitoring", 0, 32, 1)
             d.text("reset to resume", 0, 48, 1)
             d.show()
+            self._redraw_all = True
 
     # --- buttons, buzzer, lights -------------------------------------------
     def poll_buttons(self):
@@ -261,7 +352,7 @@ class PicoHal(_hal.Hal):
     def uart_readinto(self, buf):
         n = 0
         one = self._one
-        while n < len(buf) and self._poll.poll(0):
+        while n < len(buf) and self._readable(0):
             if not self._stdin.readinto(one):
                 break
             buf[n] = one[0]
@@ -285,6 +376,8 @@ class PicoHal(_hal.Hal):
                 self._eeg = fe
         except Exception as e:  # a driver fault must never stop the unit booting
             self.eeg_reason = "EEG front end: %r" % (e,)
+        if self._eeg is None and "ads1299" in sys.modules:
+            del sys.modules["ads1299"]  # no front end: its driver's code leaves the heap
 
     def eeg_fs(self):
         fe = self._eeg
