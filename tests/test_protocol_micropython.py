@@ -19,7 +19,7 @@ from firmware.core import frames
 
 import unixport
 
-HEALTH = ("heap_free", "heap_largest", "heap_min_free", "loop_ms")
+HEALTH = ("heap_free", "heap_largest", "heap_min_free", "loop_ms", "idle_alloc")
 HEAP = int(1.4 * 245_888)  # the board's GC heap in this 64-bit port's object sizes (tests/test_unit_unixport.py)
 
 GUEST = r'''

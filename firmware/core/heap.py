@@ -25,6 +25,7 @@ except (ImportError, AttributeError):  # CPython: no heap to watch
     _mem_alloc = None  # type: ignore[assignment]
 
 MICROPYTHON = sys.implementation.name == "micropython"
+IDLE_WINDOW = 100  # idle steps per idle_alloc figure
 FIGURES_MS = 2000  # figures() answers from its last measurement for this long
 COLLECT_AFTER = 8192  # bytes allocated since the last collection before the loop collects
 _PKG = __name__[: __name__.rfind(".")]  # "core" on a board, "firmware.core" on a host
@@ -37,6 +38,9 @@ class Watch:
         self.min_free = -1
         self._alloc_after = _mem_alloc() if _mem_alloc is not None else 0
         self.collections = 0
+        self.idle_alloc = -1
+        self._idle_sum = 0
+        self._idle_n = 0
         self._fig = None  # the last figures() and when (ms)
         self._fig_ms = 0
 
@@ -55,6 +59,22 @@ class Watch:
         Allocation-free when nothing was allocated."""
         if _mem_alloc is not None and _mem_alloc() - self._alloc_after > COLLECT_AFTER:
             self.collect()
+
+    def allocated(self):
+        return _mem_alloc() if _mem_alloc is not None else 0
+
+    def idle_step(self, alloc_before):
+        """Count an idle main-loop step (nothing came in, nothing was logged) and
+        what it allocated; idle_alloc is the total over the last IDLE_WINDOW
+        idle steps (-1 until that many were seen, or where there is no heap)."""
+        if _mem_alloc is None:
+            return
+        self._idle_sum += _mem_alloc() - alloc_before
+        self._idle_n += 1
+        if self._idle_n >= IDLE_WINDOW:
+            self.idle_alloc = self._idle_sum
+            self._idle_sum = 0
+            self._idle_n = 0
 
     def free(self):
         return _mem_free() if _mem_free is not None else -1

@@ -173,7 +173,7 @@ def _health_pairs(unit):
         return ()
     h = fig()
     return (("heap_free", h["heap_free"]), ("heap_largest", h["heap_largest"]),
-            ("heap_min_free", h["heap_min_free"]), ("loop_ms", h["loop_ms"]))
+            ("heap_min_free", h["heap_min_free"]), ("loop_ms", h["loop_ms"]), ("idle_alloc", h["idle_alloc"]))
 
 
 def _rand_default(n):

@@ -334,7 +334,8 @@ class Unit:
     def health_figures(self):
         """The unit's own resource figures, for HELLO and STATUS (-1: not measurable here)."""
         free, largest, min_free = self.heap.figures(self.hal.ticks_ms())
-        return {"heap_free": free, "heap_largest": largest, "heap_min_free": min_free, "loop_ms": self.loop_ms}
+        return {"heap_free": free, "heap_largest": largest, "heap_min_free": min_free, "loop_ms": self.loop_ms,
+                "idle_alloc": self.heap.idle_alloc}
 
     def elapsed_s(self):
         """Seconds since the SE clock started (first onset), or -1."""
@@ -357,23 +358,29 @@ class Unit:
         self.eeg["attached"] = True
 
     def _poll_eeg(self):
+        """Feed the detector what the front end has; the number of samples read."""
         fs = self.hal.eeg_fs()
         if not fs:
-            return
+            return 0
         if self.detector is None:
             self.attach_eeg(fs)
         buf = self._eeg_buf
+        total = 0
         n = self.hal.eeg_readinto(buf)
         while n:
+            total += n
             for ev in self.detector.process(buf if n == len(buf) else buf[:n]):
                 self._on_eeg_event(ev)
             n = self.hal.eeg_readinto(buf)
+        if not total:
+            return 0
         d = self.detector
         self.eeg["seizure"] = d.in_seizure
         self.eeg["bsr_percent"] = d.bsr_percent
         self.eeg["burden_percent"] = d.burden_percent
         self.eeg["se"] = d.se
         self.eeg["bs"] = d.bs
+        return total
 
     def _on_eeg_event(self, ev):
         state = ev.get("state")
@@ -395,12 +402,16 @@ class Unit:
         """One main-loop iteration; returns how long the loop may sleep (ms)."""
         hal = self.hal
         t0 = hal.ticks_ms()
+        heap = self.heap
+        a0 = heap.allocated()
+        n0 = len(self.engine.events)
         buttons = hal.poll_buttons()
+        busy = buttons
         if buttons:
             self.ui.press(buttons)
         if self.link is not None:
-            self.link.poll()
-        self._poll_eeg()
+            busy |= self.link.poll()
+        busy |= self._poll_eeg()
         t = self.now()
         if self._rtc_drifts and t - self._synced_t >= CLOCK_SYNC_S:
             # the RTC is read once a minute: ticks drift, and after a reboot the
@@ -412,7 +423,9 @@ class Unit:
         self._drive_outputs(t)
         self.ui.render(t)
         self._release_checker(t)
-        self.heap.quiet_point()
+        if not busy and len(self.engine.events) == n0 and self._checker is None:
+            heap.idle_step(a0)  # nothing came in and nothing was logged: an idle step
+        heap.quiet_point()
         reason = self.health(self) if self.health is not None else None
         if reason is None:
             hal.wdt_feed()
