@@ -462,3 +462,72 @@ def board_copy(src, dst_dir, name="flash.img"):
     dst = os.path.join(dst_dir, name)
     shutil.copyfile(src, dst)
     return dst
+
+
+# The board's littlefs (MicroPython RPI_PICO v1.28: flash offset 0xA0000, 352 blocks of 4096 B).
+FS_OFFSET = 0xA0000
+FS_BLOCK = 4096
+FS_BLOCKS = 352
+
+
+class FlashFS:
+    """The littlefs inside a flash image, on the host (PyPI littlefs-python): read or change the
+    unit's files without booting it -- e.g. to fill the flash, or to corrupt a file, before a test
+    boots the board.  The image file is rewritten when the block ends without an exception.
+
+        with FlashFS("flash.img") as fs:
+            fs.write("/data/junk", b"x" * 1000)
+            fs.listdir("/data")
+    """
+
+    def __init__(self, image):
+        import littlefs
+
+        self.image = image
+        with open(image, "rb") as f:
+            self._data = bytearray(f.read())
+        self.fs = littlefs.LittleFS(block_size=FS_BLOCK, block_count=FS_BLOCKS, mount=False)
+        self.fs.context.buffer = bytearray(self._data[FS_OFFSET:FS_OFFSET + FS_BLOCK * FS_BLOCKS])
+        self.fs.mount()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, *exc):
+        self.fs.unmount()
+        if exc_type is None:
+            self._data[FS_OFFSET:FS_OFFSET + FS_BLOCK * FS_BLOCKS] = self.fs.context.buffer
+            with open(self.image, "wb") as f:
+                f.write(self._data)
+
+    def listdir(self, path):
+        return self.fs.listdir(path)
+
+    def read(self, path):
+        with self.fs.open(path, "rb") as f:
+            return f.read()
+
+    def write(self, path, data):
+        with self.fs.open(path, "wb") as f:
+            f.write(data)
+
+    def fill(self, prefix):
+        """Fill the filesystem with junk files (prefix + number), largest first, until not even
+        a small one fits: what a unit finds when its flash is full.  Returns the bytes written."""
+        n = 0
+        k = 0
+        for size in (65536, 16384, 4096, 1024, 256, 64):
+            while True:
+                name = "%s%d" % (prefix, k)
+                try:
+                    with self.fs.open(name, "wb") as f:
+                        f.write(b"\xa5" * size)
+                except Exception:  # littlefs' LFS_ERR_NOSPC: this size no longer fits
+                    try:
+                        self.fs.remove(name)
+                    except Exception:
+                        pass
+                    break
+                n += size
+                k += 1
+        return n

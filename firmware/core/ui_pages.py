@@ -1,0 +1,360 @@
+# The front panel's pages other than home: menu, dose entry (drug -> amount ->
+# verdict -> override reason), weight, alarms, log and EEG.
+#
+# Kept apart from ui.py so that a bedside unit carries only the home screen's
+# code: ui.Ui imports this module when the nurse leaves the home screen and
+# lets it go when the panel is back home (heap.forget), which on a Pico gives
+# its code's heap back.  Each function takes the Ui (its state lives there).
+from . import alarms as _alarms
+from .ui import (ALARMS, DOSE_AMOUNT, DOSE_DRUG, DOSE_REASON, DOSE_VERDICT, EEG, HOME, LOG, MENU,
+                 OVERRIDE_REASONS, WEIGHT, amount_step_ug, fmt_mg, mmss)
+
+
+def menu_items(ui):
+    st = ui.unit.state
+    items = [("Give dose", lambda: start_dose(ui))]
+    if st.active:
+        items.append(("Seizure stopped", ui.unit.seizure_stop))
+    else:
+        items.append(("Seizure again", ui.unit.seizure_recur))
+    items.append(("Weight", lambda: start_weight(ui)))
+    items.append(("Alarms", goto(ui, ALARMS)))
+    items.append(("Start weaning", ui.unit.wean))
+    items.append(("Event log", goto(ui, LOG)))
+    items.append(("EEG", goto(ui, EEG)))
+    return items
+
+
+def goto(ui, page):
+    def go():
+        ui.page = page
+        ui.sel = 0
+    return go
+
+
+def open_menu(ui):
+    ui.page = MENU
+    ui.sel = 0
+    ui._menu = menu_items(ui)
+
+
+def on_menu(ui, b):
+    if b == "back":
+        ui.page = HOME
+    elif b in ("up", "down"):
+        ui.sel = (ui.sel + (1 if b == "down" else -1)) % len(ui._menu)
+    elif b == "ok":
+        label, action = ui._menu[ui.sel]
+        ui.page = HOME
+        action()
+        if ui.page == HOME and label not in ("Give dose", "Weight"):
+            ui.message = label.lower() + ": logged"
+
+
+# dose entry
+def dose_entries(ui):
+    # (drug, route) pairs only: an entry is read from the library when chosen
+    lib = ui.unit.library
+    return lib.entries() if lib.verified else []
+
+
+def start_dose(ui):
+    if ui.unit.weight_g is None:
+        start_weight(ui, then_dose=True)
+        return
+    ui.entries = dose_entries(ui)
+    if not ui.entries:
+        raise ValueError("drug library not verified: no dose checks")
+    ui.page = DOSE_DRUG
+    ui.sel = 0
+
+
+def on_dose_drug(ui, b):
+    if b == "back":
+        ui.page = HOME
+    elif b in ("up", "down"):
+        ui.sel = (ui.sel + (1 if b == "down" else -1)) % len(ui.entries)
+    elif b == "ok":
+        d, r = ui.entries[ui.sel]
+        entry = ui.unit.library.entry(d, r)
+        ui.drug = (d, r, entry)
+        if entry.get("mode") == "infusion":
+            ui.amount = entry.get("rate", {}).get("lo_ng_per_kg_h", 0)
+        else:
+            v = ui.unit.check(d, r, dose="1 mg")
+            ui.amount = v.get("target_ug") or v.get("target_low_ug") or 1000
+        ui.page = DOSE_AMOUNT
+
+
+def rate_text(ui):
+    entry = ui.drug[2]
+    disp = entry.get("rate", {}).get("display", "mg/kg/h")
+    per = 60000 if disp == "mcg/kg/min" else 1000000  # ng/kg/h per display unit
+    whole = ui.amount * 100 // per
+    return "%d.%02d %s" % (whole // 100, whole % 100, disp), per
+
+
+def amount_text(ui):
+    if ui.drug[2].get("mode") == "infusion":
+        return rate_text(ui)[0]
+    unit = ui.drug[2].get("dose_unit", "mg")
+    return fmt_mg(ui.amount).replace(" mg", " " + unit)
+
+
+def on_dose_amount(ui, b):
+    infusion = ui.drug[2].get("mode") == "infusion"
+    if b == "back":
+        ui.page = DOSE_DRUG
+    elif b in ("up", "down"):
+        if infusion:
+            per = rate_text(ui)[1]
+            step = per // 20 if per == 60000 else per // 10  # 5 mcg/kg/min or 0.1 mg/kg/h
+        else:
+            step = amount_step_ug(ui.amount)
+        ui.amount += step if b == "up" else -step
+        if ui.amount < step:
+            ui.amount = step
+    elif b == "ok":
+        d, r, entry = ui.drug
+        if infusion:
+            ui.verdict = ui.unit.check(d, r, rate=amount_text(ui))
+        else:
+            ui.verdict = ui.unit.check(d, r, dose=amount_text(ui))
+        ui.page = DOSE_VERDICT
+        ui.sel = 0
+
+
+def give(ui, override=None):
+    d, r, entry = ui.drug
+    if entry.get("mode") == "infusion":
+        v = ui.unit.give(d, r, rate=amount_text(ui), override=override)
+    else:
+        v = ui.unit.give(d, r, dose=amount_text(ui), override=override)
+    ui.verdict = v
+    if v.get("logged"):
+        ui.page = HOME
+        ui.message = "%s logged" % d
+    else:
+        ui.page = DOSE_VERDICT
+
+
+def on_dose_verdict(ui, b):
+    verdict = ui.verdict["verdict"]
+    if b == "back":
+        ui.page = DOSE_AMOUNT
+    elif b in ("up", "down"):
+        n = len(ui.verdict.get("messages", [])) or 1
+        ui.sel = (ui.sel + (1 if b == "down" else -1)) % n
+    elif b == "ok":
+        if verdict in ("adequate", "underdosed"):
+            give(ui)
+        elif verdict == "soft":
+            ui.page = DOSE_REASON
+            ui.sel = 0
+        else:
+            ui.page = DOSE_AMOUNT  # hard / error: never given from here
+
+
+def on_dose_reason(ui, b):
+    if b == "back":
+        ui.page = DOSE_VERDICT
+    elif b in ("up", "down"):
+        ui.sel = (ui.sel + (1 if b == "down" else -1)) % len(OVERRIDE_REASONS)
+    elif b == "ok":
+        give(ui, OVERRIDE_REASONS[ui.sel])
+
+
+# weight
+def start_weight(ui, then_dose=False):
+    w = ui.unit.weight_g
+    ui.weight_kg = (w + 500) // 1000 if w else 70
+    ui._weight_then_dose = then_dose
+    ui.page = WEIGHT
+
+
+def on_weight(ui, b):
+    if b == "back":
+        ui.page = HOME
+    elif b in ("up", "down"):
+        ui.weight_kg += 1 if b == "up" else -1
+        if ui.weight_kg < 1:
+            ui.weight_kg = 1
+    elif b == "ok":
+        ui.unit.set_weight("%d kg" % ui.weight_kg)
+        ui.page = HOME
+        if ui._weight_then_dose:
+            start_dose(ui)
+
+
+# alarms, log, eeg
+def on_alarms(ui, b):
+    active = _alarms.active_list(ui.unit.state, ui.unit.now())
+    if b == "back":
+        ui.page = HOME
+    elif b in ("up", "down") and active:
+        ui.sel = (ui.sel + (1 if b == "down" else -1)) % len(active)
+    elif b == "ok" and active:
+        ui.unit.ack_alarm(active[ui.sel % len(active)][0])
+        ui.message = "acknowledged"
+
+
+def on_log(ui, b):
+    n = len(ui.unit.events)
+    if b == "back" or (b == "ok"):
+        ui.page = HOME
+    elif b == "up":
+        ui.sel = min(ui.sel + 1, max(0, n - 1))
+    elif b == "down":
+        ui.sel = max(0, ui.sel - 1)
+
+
+def on_eeg(ui, b):
+    ui.page = HOME
+
+
+# -------------------------------------------------------------- render
+def draw_list(ui, s, title, items, t):
+    s.clear(ui.page)
+    s.set(0, title)
+    n = len(items)
+    first = 0 if ui.sel < 6 else ui.sel - 5
+    row = 1
+    i = first
+    while row < 7 and i < n:
+        s.set(row, (">" if i == ui.sel else " ") + items[i])
+        if i == ui.sel:
+            s.mark(invert=row)
+        row += 1
+        i += 1
+
+
+def draw_menu(ui, s, t):
+    draw_list(ui, s, "MENU", [m[0] for m in ui._menu], t)
+    s.set(7, "OK select BACK")
+
+
+def draw_dose_drug(ui, s, t):
+    draw_list(ui, s, "GIVE DOSE: drug", ["%s %s" % (d, r) for d, r in ui.entries], t)
+    s.set(7, "OK select BACK")
+
+
+def draw_dose_amount(ui, s, t):
+    s.clear(DOSE_AMOUNT)
+    d, r, entry = ui.drug
+    s.set(0, "%s %s" % (d, r))
+    s.set(1, "weight %d kg" % ((ui.unit.weight_g + 500) // 1000))
+    s.set(3, "amount (up/dn):")
+    s.set(4, "> " + amount_text(ui))
+    s.mark(invert=4)
+    s.set(7, "OK check  BACK")
+
+
+def draw_dose_verdict(ui, s, t):
+    s.clear(DOSE_VERDICT)
+    v = ui.verdict
+    word = v["verdict"].upper()
+    if v.get("logged") is False and v["verdict"] == "soft":
+        word = "SOFT LIMIT"
+    s.set(0, "%s %s" % (word, amount_text(ui)))
+    s.mark(invert=0)
+    s.set(1, "target " + str(v.get("target") or "-"))
+    if v.get("volume_ml"):
+        s.set(2, "draw %s mL" % v["volume_ml"])
+    elif v.get("pump_ml_h"):
+        s.set(2, "pump %s mL/h" % v["pump_ml_h"])
+    if v.get("min_minutes"):
+        s.set(3, "over >= %s min" % v["min_minutes"])
+    msgs = v.get("messages") or [""]
+    msg = msgs[ui.sel % len(msgs)]
+    s.set(4, msg[:16])
+    s.set(5, msg[16:32])
+    s.set(6, msg[32:48])
+    action = {"adequate": "OK give", "underdosed": "OK give (low)", "soft": "OK override"}
+    s.set(7, action.get(v["verdict"], "REFUSED  BACK") + " BACK" if v["verdict"] in action else "REFUSED  BACK")
+
+
+def draw_dose_reason(ui, s, t):
+    draw_list(ui, s, "OVERRIDE reason", list(OVERRIDE_REASONS), t)
+    s.set(7, "OK log  BACK")
+
+
+def draw_weight(ui, s, t):
+    s.clear(WEIGHT)
+    s.set(0, "PATIENT WEIGHT")
+    s.set(2, "%d kg" % ui.weight_kg)
+    s.mark(big=2)
+    s.set(5, "up/dn 1 kg")
+    s.set(7, "OK save  BACK")
+
+
+def draw_alarms(ui, s, t):
+    active = _alarms.active_list(ui.unit.state, t)
+    if not active:
+        s.clear(ALARMS)
+        s.set(0, "ALARMS")
+        s.set(2, "none active")
+        s.set(7, "BACK")
+        return
+    items = ["%s %s" % (p[0].upper(), n.replace("_", " ")) for n, p, since, aud in active]
+    draw_list(ui, s, "ALARMS (OK=ack)", items, t)
+    s.set(7, "ALARM=pause BACK")
+
+
+def draw_log(ui, s, t):
+    s.clear(LOG)
+    evs = ui.unit.events
+    n = len(evs)
+    s.set(0, "LOG %d events" % n)
+    row = 1
+    i = n - 1 - ui.sel
+    start = ui.unit.state.t
+    while row < 7 and i >= 0:
+        ev = evs[i]
+        s.set(row, "%s %s" % (mmss(max(0, t - ev["t"]))[:5], _event_text(ev)))
+        row += 1
+        i -= 1
+    s.set(7, "up/dn BACK" if start >= 0 else "")
+
+
+def draw_eeg(ui, s, t):
+    s.clear(EEG)
+    e = ui.unit.eeg
+    s.set(0, "EEG")
+    if not e["attached"]:
+        s.set(2, "not attached")
+        s.set(7, "BACK")
+        return
+    s.set(1, "seizure: " + ("YES" if e["seizure"] else "no"))
+    s.set(2, "burden %d%%/60m" % int(e["burden_percent"]))
+    s.set(3, "BSR %d%%%s" % (e["bsr_percent"], " BS" if e["bs"] else ""))
+    s.set(4, "eSE: " + ("YES" if e["se"] else "no"))
+    trend = e["bsr_trend"][-16:]
+    s.set(5, "".join(_SPARK[min(7, v * 8 // 101)] for v in trend))
+    s.set(7, "BACK")
+
+
+_SPARK = "_.-~=+*#"
+
+
+def _event_text(ev):
+    k = ev["type"]
+    if k == "dose":
+        return "%s %s" % (ev["drug"][:6], ev["route"])
+    if k == "alarm":
+        return "al %s" % ev["action"]
+    if k == "onset":
+        return "onset"
+    if k == "eeg":
+        return "eeg " + ev["state"][:6]
+    if k == "weight":
+        return "wt %dkg" % ((ev["grams"] + 500) // 1000)
+    if k == "infusion":
+        return "inf %s %s" % (ev["action"], ev["drug"][:4])
+    return k
+
+
+# page -> what a button does there, and how it is drawn
+ON = {MENU: on_menu, DOSE_DRUG: on_dose_drug, DOSE_AMOUNT: on_dose_amount, DOSE_VERDICT: on_dose_verdict,
+      DOSE_REASON: on_dose_reason, WEIGHT: on_weight, ALARMS: on_alarms, LOG: on_log, EEG: on_eeg}
+DRAW = {MENU: draw_menu, DOSE_DRUG: draw_dose_drug, DOSE_AMOUNT: draw_dose_amount, DOSE_VERDICT: draw_dose_verdict,
+        DOSE_REASON: draw_dose_reason, WEIGHT: draw_weight, ALARMS: draw_alarms, LOG: draw_log, EEG: draw_eeg}
