@@ -285,13 +285,18 @@ class PicoHal(_hal.Hal):
                 drawn += 1
 
     def show_maintenance(self):
+        self.show_lines(("MAINTENANCE", "", "REPL unlocked", "", "not monitoring", "", "reset to resume"))
+
+    def show_lines(self, lines):
+        """Plain text rows, straight to the panel: for the screens shown when the
+        unit itself is not running (maintenance, a failed start)."""
         d = self._display
         if d is not None:
             d.fill(0)
-            d.text("MAINTENANCE", 0, 0, 1)
-            d.text("REPL unlocked", 0, 16, 1)
-            d.text("not monitoring", 0, 32, 1)
-            d.text("reset to resume", 0, 48, 1)
+            y = 0
+            for text in lines:
+                d.text(text, 0, y, 1)
+                y += 8
             d.show()
             self._redraw_all = True
 

@@ -24,6 +24,7 @@ import gc
 
 from hal import PicoHal
 
+FIRMWARE_VERSION = "0.1.0"  # as core.unit says; kept here for service mode, which runs without it
 CRASH_FILE = "crash"
 MAX_CRASHES = 3
 HEALTHY_S = 60
@@ -128,10 +129,6 @@ def service(hal, reason):
     gc.collect()
     from core import screen, service as _service
 
-    try:
-        from core.unit import FIRMWARE_VERSION
-    except Exception:  # the unit itself may be what does not fit
-        FIRMWARE_VERSION = "?"
     svc = _service.Service(hal, reason, key=hal.read_key(), fw=FIRMWARE_VERSION)
     hal.set_tone(0)
     svc.show(screen.Screen())
@@ -143,6 +140,38 @@ def service(hal, reason):
             hal.sleep_ms(100)
     finally:
         micropython.kbd_intr(3)
+
+
+# what service mode needs of the core; a failed start lets go of everything else first
+SERVICE_KEEPS = ("core.clock", "core.frames", "core.screen", "core.service")
+
+
+def release_core():
+    """Drop the core modules a failed start left behind (all but service mode's)."""
+    import sys
+
+    pkg = sys.modules.get("core")
+    for name in list(sys.modules):
+        if name.startswith("core.") and name not in SERVICE_KEEPS:
+            del sys.modules[name]
+            if pkg is not None and hasattr(pkg, name[5:]):
+                delattr(pkg, name[5:])
+    gc.collect()
+
+
+def fail_safe(hal, reason):
+    """Service mode; if even that cannot start, the reason on the screen and the
+    watchdog fed, so the unit never resets into the same failure."""
+    release_core()
+    try:
+        service(hal, reason)
+    except Exception:
+        gc.collect()
+        hal.show_lines(("SERVICE MODE", "cannot start:", reason[:16], reason[16:32], reason[32:48], "",
+                        "no serial link", "power-cycle"))
+        while True:
+            hal.wdt_feed()
+            hal.sleep_ms(500)
 
 
 def maintenance(hal):
@@ -159,7 +188,7 @@ def main():
         starts = 0  # power-on, or the soft reset after a deploy: a fresh start
     if starts >= MAX_CRASHES:
         write_crashes(hal, 0, "")  # the next power-on tries again
-        service(hal, "restarted %d times: %s" % (starts, last or "watchdog"))
+        fail_safe(hal, "restarted %d times: %s" % (starts, last or "watchdog"))
         maintenance(hal)
         return
     write_crashes(hal, starts + 1, last)
@@ -167,12 +196,16 @@ def main():
         u, gate = start(hal)
     except Exception as e:
         u = gate = None
-        gc.collect()
-        from core import service as _service
+        release_core()
+        try:
+            from core import service as _service
 
-        reason = _service.describe(e)
-        write_crashes(hal, 0, "")
-        service(hal, reason)
+            reason = _service.describe(e)
+        except Exception:
+            reason = "%s while starting" % type(e).__name__
+        e = None
+        write_crashes(hal, 0, "")  # service mode is where it stops: no reset follows
+        fail_safe(hal, reason)
         maintenance(hal)
         return
     try:
