@@ -440,21 +440,28 @@ def firmware_hash():
 
 
 def provisioned_flash(log=lambda s: None, cache=CACHE):
-    """(flash image, key file) of a blank board provisioned and deployed; cached per firmware hash."""
+    """(flash image, key file) of a blank board provisioned and deployed; cached per firmware hash.
+    Processes that ask for the same hash at once wait for the first one's image (a lock file)."""
+    import fcntl
+
     d = os.path.join(cache, firmware_hash())
     img, key = os.path.join(d, "flash.img"), os.path.join(d, "unit.key")
     if os.path.exists(img) and os.path.exists(key):
         return img, key
     os.makedirs(d, exist_ok=True)
-    tmp_img = img + ".part"
-    with open(key + ".part", "w") as f:
-        f.write(os.urandom(32).hex() + "\n")
-    os.replace(key + ".part", key)
-    with PicoBoard(tmp_img, fresh=True, pace=0, log=os.path.join(d, "provision.log")) as b:
-        b.run_for(500)  # USB up and the REPL waiting
-        provision(b, key, log)
-        b.stop()
-    os.replace(tmp_img, img)
+    with open(os.path.join(d, ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if os.path.exists(img) and os.path.exists(key):
+            return img, key  # provisioned by another process while this one waited
+        tmp_img = img + ".%d.part" % os.getpid()
+        with open(key + ".part", "w") as f:
+            f.write(os.urandom(32).hex() + "\n")
+        os.replace(key + ".part", key)
+        with PicoBoard(tmp_img, fresh=True, pace=0, log=os.path.join(d, "provision.log")) as b:
+            b.run_for(500)  # USB up and the REPL waiting
+            provision(b, key, log)
+            b.stop()
+        os.replace(tmp_img, img)
     return img, key
 
 

@@ -177,6 +177,7 @@ def test_a_power_cut_in_the_middle_of_a_log_write_resumes_the_episode(board):
 def test_a_watchdog_reset_from_an_injected_fault_recovers_by_replay(board):
     start_episode(board)
     with open_link(board.url, timeout=5) as c:
+        c.request("WEIGHT", "70 kg")
         v = c.dose("lorazepam", "iv", dose="4 mg")
         before = [ev for _, ev in c.log()]
     assert v["verdict"] == "adequate"
