@@ -518,23 +518,39 @@ class FlashFS:
         with self.fs.open(path, "wb") as f:
             f.write(data)
 
-    def fill(self, prefix):
-        """Fill the filesystem with junk files (prefix + number), largest first, until not even
-        a small one fits: what a unit finds when its flash is full.  Returns the bytes written."""
-        n = 0
-        k = 0
-        for size in (65536, 16384, 4096, 1024, 256, 64):
-            while True:
-                name = "%s%d" % (prefix, k)
-                try:
-                    with self.fs.open(name, "wb") as f:
-                        f.write(b"\xa5" * size)
-                except Exception:  # littlefs' LFS_ERR_NOSPC: this size no longer fits
-                    try:
-                        self.fs.remove(name)
-                    except Exception:
-                        pass
-                    break
-                n += size
-                k += 1
-        return n
+    def free_blocks(self):
+        return FS_BLOCKS - self.fs.used_block_count
+
+
+_FILL = """
+import os, sys
+from emulator.pico import FlashFS, FS_BLOCK
+with FlashFS(sys.argv[1]) as fs:
+    k = 0
+    while fs.free_blocks() > 0:  # whole blocks first
+        with fs.fs.open("%s%d" % (sys.argv[2], k), "wb") as f:
+            f.write(b"\\xa5" * FS_BLOCK)
+        k += 1
+    try:  # then small files in the directory's own metadata, until littlefs says no
+        while True:
+            f = fs.fs.open("%s%d" % (sys.argv[2], k), "wb")
+            f.write(b"\\xa5" * 64)
+            f.close()
+            k += 1
+    except Exception:
+        pass
+print(k)
+sys.stdout.flush()
+os._exit(0)  # littlefs-python asserts when it finalizes the file that failed: the image is written
+"""
+
+
+def fill_flash(image, prefix="/data/junk"):
+    """Fill the littlefs in a flash image until not even a small file fits: what a unit finds when
+    its flash is full.  Runs in a child process, because littlefs-python aborts the interpreter when
+    it finalizes a file whose write ran out of space.  Returns the number of junk files."""
+    p = subprocess.run([sys.executable, "-c", _FILL, image, prefix], capture_output=True, text=True, cwd=REPO,
+                       timeout=300)
+    if p.returncode != 0:
+        raise BoardError("filling %s failed: %s" % (image, p.stderr[-2000:]))
+    return int(p.stdout.strip().splitlines()[-1])

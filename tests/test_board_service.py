@@ -63,7 +63,11 @@ def assert_stays_in_service(b, reason_part):
 
 
 def test_full_flash_gives_a_service_screen_not_a_boot_loop(provisioned, tmp_path):
-    b = boot(provisioned, tmp_path, damage=lambda fs: fs.fill("/data/junk"))
+    img = pico.board_copy(provisioned[0], str(tmp_path))
+    assert pico.fill_flash(img) > 0
+    with pico.FlashFS(img) as fs:
+        assert fs.free_blocks() == 0
+    b = pico.PicoBoard(img, pace=1, max_resets=6, log=str(tmp_path / "board.log"))
     try:
         assert_stays_in_service(b, "flash full")
     finally:

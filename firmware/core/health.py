@@ -75,7 +75,11 @@ def check(unit, last_now=-1, min_free=MIN_FREE_BYTES, require_log=True, log_fail
         store = unit.store
         if store is not None and getattr(store, "failures", 0) > log_failures_ok:
             return "log: an event in RAM was not stored on flash"
-    if _mem_free is not None and min_free > 0 and _mem_free() < min_free:
+    # the heap watch's last sample (after a collection): gc.mem_free() itself
+    # walks the whole allocation table, too slow for every loop step
+    heap = getattr(unit, "heap", None)
+    free = heap.last_free if heap is not None else (_mem_free() if _mem_free is not None else -1)
+    if free >= 0 and min_free > 0 and free < min_free:
         gc.collect()
         if _mem_free() < min_free:
             return "memory: free heap below the floor"

@@ -7,10 +7,16 @@
 # figures (heap_free, heap_largest, heap_min_free) in HELLO and STATUS.
 #
 # heap_min_free is the lowest free heap seen right after a collection: what
-# the live data left, not what garbage happened to be lying around.  The main
-# loop collects at quiet points once COLLECT_AFTER bytes were allocated since
-# the last collection, so garbage never accumulates to the point where an
-# allocation in the middle of a dose check has to wait for a full collection.
+# the live data left, not what garbage happened to be lying around.  Every
+# SAMPLE_S of episode time the loop collects at a quiet point and samples
+# (one collection: tens of ms on a Pico, well under 1 % of its time); the
+# allocator collects by itself in between, when it runs out.
+#
+# Cost matters here: gc.mem_free() and gc.mem_alloc() walk the whole
+# allocation table (about 4 ms each on a Pico), so nothing in this module
+# calls them every loop step.  The idle figure (idle_alloc, bytes allocated
+# over IDLE_WINDOW consecutive idle steps, 0 by design) reads the allocated
+# total once when a window opens and once when it closes.
 import sys
 
 from .clock import ticks_diff
@@ -25,9 +31,9 @@ except (ImportError, AttributeError):  # CPython: no heap to watch
     _mem_alloc = None  # type: ignore[assignment]
 
 MICROPYTHON = sys.implementation.name == "micropython"
-IDLE_WINDOW = 100  # idle steps per idle_alloc figure
+IDLE_WINDOW = 100  # consecutive idle steps per idle_alloc figure
 FIGURES_MS = 2000  # figures() answers from its last measurement for this long
-COLLECT_AFTER = 8192  # bytes allocated since the last collection before the loop collects
+SAMPLE_S = 10  # episode seconds between the loop's own collect-and-sample
 _PKG = __name__[: __name__.rfind(".")]  # "core" on a board, "firmware.core" on a host
 
 
@@ -36,11 +42,12 @@ class Watch:
 
     def __init__(self):
         self.min_free = -1
-        self._alloc_after = _mem_alloc() if _mem_alloc is not None else 0
+        self.last_free = -1  # free heap at the last sample (after a collection)
         self.collections = 0
         self.idle_alloc = -1
-        self._idle_sum = 0
-        self._idle_n = 0
+        self._idle_a0 = 0
+        self._idle_n = -1  # idle steps in the open window; -1: no window open
+        self._sampled_t = -SAMPLE_S
         self._fig = None  # the last figures() and when (ms)
         self._fig_ms = 0
 
@@ -50,31 +57,33 @@ class Watch:
         gc.collect()
         self.collections += 1
         free = _mem_free()
-        self._alloc_after = _mem_alloc()
+        self.last_free = free
         if self.min_free < 0 or free < self.min_free:
             self.min_free = free
 
-    def quiet_point(self):
-        """Called once per main-loop step: collect if enough was allocated.
-        Allocation-free when nothing was allocated."""
-        if _mem_alloc is not None and _mem_alloc() - self._alloc_after > COLLECT_AFTER:
+    def quiet_point(self, t):
+        """Called once per main-loop step with the episode time (s): collect and
+        sample every SAMPLE_S.  Allocation-free."""
+        if _mem_free is not None and t - self._sampled_t >= SAMPLE_S:
+            self._sampled_t = t
             self.collect()
 
-    def allocated(self):
-        return _mem_alloc() if _mem_alloc is not None else 0
-
-    def idle_step(self, alloc_before):
-        """Count an idle main-loop step (nothing came in, nothing was logged) and
-        what it allocated; idle_alloc is the total over the last IDLE_WINDOW
-        idle steps (-1 until that many were seen, or where there is no heap)."""
+    def step_done(self, idle):
+        """After each main-loop step: idle (nothing came in, nothing was logged)
+        extends the open window of idle steps, anything else closes it."""
         if _mem_alloc is None:
             return
-        self._idle_sum += _mem_alloc() - alloc_before
+        if not idle:
+            self._idle_n = -1
+            return
+        if self._idle_n < 0:
+            self._idle_a0 = _mem_alloc()  # the window opens after this step
+            self._idle_n = 0
+            return
         self._idle_n += 1
         if self._idle_n >= IDLE_WINDOW:
-            self.idle_alloc = self._idle_sum
-            self._idle_sum = 0
-            self._idle_n = 0
+            self.idle_alloc = _mem_alloc() - self._idle_a0  # a collection in between shows as non-zero too
+            self._idle_n = -1
 
     def free(self):
         return _mem_free() if _mem_free is not None else -1

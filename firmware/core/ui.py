@@ -204,14 +204,24 @@ class Ui:
             self.page = LOG
             self.sel = 0
 
-    def render(self, t):
+    def render(self, t, changed=True):
+        """Draw the page for time t.  changed=False (the loop's idle step: no
+        input, no deadline crossed) lets the home screen redraw only what moves
+        with the clock -- a board's idle step must be short as well as
+        allocation-free."""
         n = len(self.unit.events)
         if t == self._rendered_t and n == self._rendered_n:
             return self.screen
+        if n != self._rendered_n or self._rendered_t < 0 or self.message:
+            changed = True
         self._rendered_t = t
         self._rendered_n = n
         s = self.screen
-        if self.page == HOME:
+        if self.page == HOME and not changed:
+            if not self.unit.state.started:
+                return s  # READY shows nothing that moves with the clock alone
+            self._home_clock(s, t)
+        elif self.page == HOME:
             self._draw_home(s, t)
             if self._menu_pages is not None:  # back home: the other pages' code can go
                 self._menu_pages = None
@@ -248,6 +258,15 @@ class Ui:
             s.set_parts(row, (_DUE_WAITING if due[2] == _phases.WAITING else _DUE_OPEN)[i], tp[0], tp[1], tp[2],
                         tp[3], tp[4], tp[5])
 
+    def _home_clock(self, s, t):
+        """The home rows that move without an event: the time since onset, the due
+        countdown, the EEG figures."""
+        tp = self._tp
+        mmss_parts(t - _phases.clock_start(self.unit.state), tp)
+        s.set_parts(1, tp[0], tp[1], tp[2], tp[3], tp[4], tp[5])
+        self._next_due(s, 4, t)
+        self._status_row(s, 6)  # the detector's figures change as samples arrive
+
     def _draw_home(self, s, t):
         # Every row from prebuilt strings and DIGITS: redrawn each second, allocation-free.
         st = self.unit.state
@@ -277,11 +296,16 @@ class Ui:
         s.set(3, _AES_ROW[p] if p >= 0 else "AES -")
         self._next_due(s, 4, t)
         self._alarm_row(s, 5, t)
+        self._status_row(s, 6)
+        s.set(7, "OK=menu")
+
+    def _status_row(self, s, row):
         eeg = self.unit.eeg
         if self.unit.engine.clock.clock_unset:
-            s.set(6, "CLOCK NOT SET")
+            s.set(row, "CLOCK NOT SET")
         elif eeg["attached"]:
             np = self._np
             number_parts(int(eeg["bsr_percent"]), np, 0)
-            s.set_parts(6, "EEG SZ BSR" if eeg["seizure"] else "EEG ok BSR", np[0], np[1], np[2], "%")
-        s.set(7, "OK=menu")
+            s.set_parts(row, "EEG SZ BSR" if eeg["seizure"] else "EEG ok BSR", np[0], np[1], np[2], "%")
+        else:
+            s.set(row, "")

@@ -62,6 +62,7 @@ class Unit:
         self.config = dict(DEFAULT_CONFIG)
         self.heap = _heap.Watch()
         self.loop_ms = 0  # duration of the last main-loop step
+        self._deadline = 0  # the engine's next deadline as of the last step (0: render whole at first)
         self._checker = None  # the dose checker module while it is loaded
         self._checker_t = 0
         try:
@@ -402,8 +403,6 @@ class Unit:
         """One main-loop iteration; returns how long the loop may sleep (ms)."""
         hal = self.hal
         t0 = hal.ticks_ms()
-        heap = self.heap
-        a0 = heap.allocated()
         n0 = len(self.engine.events)
         buttons = hal.poll_buttons()
         busy = buttons
@@ -413,19 +412,23 @@ class Unit:
             busy |= self.link.poll()
         busy |= self._poll_eeg()
         t = self.now()
+        synced = False
         if self._rtc_drifts and t - self._synced_t >= CLOCK_SYNC_S:
             # the RTC is read once a minute: ticks drift, and after a reboot the
             # clock may have started up to a second behind the RTC
             self._synced_t = t
             self.engine.clock.sync()
             t = self.now()
+            synced = True
+        crossed = 0 <= self._deadline <= t  # a stage, phase, alarm or due time changed
         deadline = self.engine.tick(t)
+        self._deadline = deadline
         self._drive_outputs(t)
-        self.ui.render(t)
+        self.ui.render(t, bool(busy) or crossed or synced)
         self._release_checker(t)
-        if not busy and len(self.engine.events) == n0 and self._checker is None:
-            heap.idle_step(a0)  # nothing came in and nothing was logged: an idle step
-        heap.quiet_point()
+        # idle: nothing came in, nothing was logged, no dose checker loaded
+        self.heap.step_done(not busy and len(self.engine.events) == n0 and self._checker is None)
+        self.heap.quiet_point(t)
         reason = self.health(self) if self.health is not None else None
         if reason is None:
             hal.wdt_feed()
