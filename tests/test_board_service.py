@@ -62,14 +62,44 @@ def assert_stays_in_service(b, reason_part):
     return h
 
 
-def test_full_flash_gives_a_service_screen_not_a_boot_loop(provisioned, tmp_path):
+def fill_with_notes(b, size):
+    """Log notes of about `size` bytes until the unit refuses one (its flash is full); how many fitted."""
+    with open_link(b.url, timeout=20.0, retries=0) as c:
+        for i in range(80):
+            try:
+                c.request("NOTE", text=("n%02d " % i + "x" * size)[:size])
+            except Exception:  # ERR: the record could not be stored, nothing was logged
+                return i
+    raise AssertionError("80 notes of %d bytes fitted in a full flash" % size)
+
+
+def test_a_flash_that_fills_up_ends_in_service_mode_not_a_boot_loop(provisioned, tmp_path):
+    # The host fills the littlefs to its last block; the unit still starts (its first records fit
+    # in the directory's metadata).  Notes then fill what is left; a record that cannot be stored
+    # makes the health check stop feeding the watchdog (RAM and flash disagree), the unit restarts
+    # and replays; once not even its power-up record fits, it cannot start: service mode, for good.
     img = pico.board_copy(provisioned[0], str(tmp_path))
     assert pico.fill_flash(img) > 0
     with pico.FlashFS(img) as fs:
         assert fs.free_blocks() == 0
     b = pico.PicoBoard(img, pace=1, max_resets=6, log=str(tmp_path / "board.log"))
     try:
+        b.wait_until(lambda b: b.screen().rows[0].startswith("STATIM"), 30000, step_ms=500)
+        fill_with_notes(b, 190)
+        for size in (60, 8):  # after each restart, smaller records until even those are refused
+            try:
+                b.wait_until(lambda b: len(b.resets) >= 1 and b.screen().rows[0].startswith(("STATIM", "SERVICE")),
+                             30000, step_ms=500)
+            except TimeoutError:
+                raise AssertionError("no restart after a refused record; console:\n%s" % b.console()[-1500:])
+            b.run_for(6000)
+            if b.screen().rows[0].startswith("SERVICE"):
+                break
+            fill_with_notes(b, size)
+            n = len(b.resets)
+            b.wait_until(lambda b: len(b.resets) > n, 30000, step_ms=500)
         assert_stays_in_service(b, "flash full")
+        assert len(b.resets) <= 3, b.resets
     finally:
         b.power_cut()
 
@@ -88,7 +118,10 @@ def test_a_unit_that_keeps_crashing_stops_in_service_mode(provisioned, tmp_path)
     b = boot(provisioned, tmp_path)
     try:
         for n in range(3):  # a fault that comes back at every start: the CPU locks up after boot
-            b.wait_until(lambda b: b.screen().rows[0].startswith("STATIM"), 30000, step_ms=500)
+            # the panel keeps its pixels through a chip reset: wait for this boot's loop (about
+            # 2 s emulated), whose watchdog is what must catch the lock-up
+            b.run_for(6000)
+            assert b.screen().rows[0].startswith("STATIM"), b.screen()
             b.lockup("injected fault %d" % n)
             b.wait_until(lambda b, n=n: len(b.resets) > n, 20000, step_ms=500)
         h = assert_stays_in_service(b, "restarted 3 times")
