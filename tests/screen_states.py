@@ -115,6 +115,7 @@ def eeg_row():
     u.eeg["attached"] = True  # the row as the detector leaves it (unit._poll_eeg)
     u.eeg["seizure"] = True
     u.eeg["bsr_percent"] = 7
+    u.ui._rendered_t = -1  # new figures come with samples: that step is not idle, the page is redrawn
     run_to(hal, u, hal.ms + 1000)
     return hal, u
 
@@ -124,6 +125,7 @@ def eeg_row_ok():
     u.eeg["attached"] = True
     u.eeg["seizure"] = False
     u.eeg["bsr_percent"] = 100
+    u.ui._rendered_t = -1  # as above
     run_to(hal, u, hal.ms + 2000)
     return hal, u
 

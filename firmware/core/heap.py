@@ -63,8 +63,10 @@ class Watch:
 
     def quiet_point(self, t):
         """Called once per main-loop step with the episode time (s): collect and
-        sample every SAMPLE_S.  Allocation-free."""
-        if _mem_free is not None and t - self._sampled_t >= SAMPLE_S:
+        sample every SAMPLE_S, except inside a window of idle steps (they allocate
+        nothing, so there is nothing new to see, and a collection there would
+        blur idle_alloc).  Allocation-free."""
+        if _mem_free is not None and self._idle_n < 0 and t - self._sampled_t >= SAMPLE_S:
             self._sampled_t = t
             self.collect()
 
@@ -77,7 +79,10 @@ class Watch:
             self._idle_n = -1
             return
         if self._idle_n < 0:
-            self._idle_a0 = _mem_alloc()  # the window opens after this step
+            # the window opens after this step, on a clean heap: garbage left by
+            # the busy steps before it must not be collected inside the window
+            self.collect()
+            self._idle_a0 = _mem_alloc()
             self._idle_n = 0
             return
         self._idle_n += 1

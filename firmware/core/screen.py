@@ -39,6 +39,7 @@ class Screen:
         self._shown_invert = -1
         self.version = 0  # bumped by finish() when anything changed, so a HAL redraws only when needed
         self.dirty = ALL_ROWS  # bit per row changed since the HAL last drew (the HAL clears it)
+        self._touched = ALL_ROWS  # rows written since the last finish(): only these are compared
 
     def clear(self, name):
         """Start a page: every row empty, no big row, no highlight."""
@@ -49,6 +50,7 @@ class Screen:
                 p[k] = ""
         self.big = -1
         self.invert = -1
+        self._touched = ALL_ROWS
 
     def mark(self, big=-1, invert=-1):
         self.big = big
@@ -59,6 +61,7 @@ class Screen:
 
     def set_parts(self, row, a, b="", c="", d="", e="", f="", g="", h=""):
         """Row text = a + b + ... (cut to COLS); stores the given strings, joins nothing."""
+        self._touched |= 1 << row
         p = self.parts[row]
         p[0] = a
         p[1] = b
@@ -77,7 +80,11 @@ class Screen:
             self._shown_big = self.big
             self._shown_invert = self.invert
             changed = ALL_ROWS
+        touched = self._touched
+        self._touched = 0
         for row in range(ROWS):
+            if not touched & (1 << row):
+                continue  # not written since the last finish(): as it was
             p = self.parts[row]
             q = self._shown[row]
             col = 0  # where part k starts: beyond COLS a difference is cut off, not shown

@@ -259,13 +259,13 @@ class Ui:
                         tp[3], tp[4], tp[5])
 
     def _home_clock(self, s, t):
-        """The home rows that move without an event: the time since onset, the due
-        countdown, the EEG figures."""
+        """The home rows that move with the clock alone: the time since onset and the
+        due countdown.  (The EEG figures change only as samples arrive, and a step
+        that reads samples is not idle: it redraws the whole page.)"""
         tp = self._tp
         mmss_parts(t - _phases.clock_start(self.unit.state), tp)
         s.set_parts(1, tp[0], tp[1], tp[2], tp[3], tp[4], tp[5])
         self._next_due(s, 4, t)
-        self._status_row(s, 6)  # the detector's figures change as samples arrive
 
     def _draw_home(self, s, t):
         # Every row from prebuilt strings and DIGITS: redrawn each second, allocation-free.

@@ -423,8 +423,10 @@ class Unit:
         crossed = 0 <= self._deadline <= t  # a stage, phase, alarm or due time changed
         deadline = self.engine.tick(t)
         self._deadline = deadline
-        self._drive_outputs(t)
-        self.ui.render(t, bool(busy) or crossed or synced)
+        changed = bool(busy) or crossed or synced or len(self.engine.events) != n0
+        if changed:  # the tone and the light follow the alarms, which change only then
+            self._drive_outputs(t)
+        self.ui.render(t, changed)
         self._release_checker(t)
         # idle: nothing came in, nothing was logged, no dose checker loaded
         self.heap.step_done(not busy and len(self.engine.events) == n0 and self._checker is None)

@@ -42,6 +42,7 @@ BUZZER_HZ = const(2000)
 DATA_DIR = "/data/"
 RTC_VALID_FROM = const(1577836800)  # 2020-01-01: earlier means the RTC was never set
 _WIDTH = const(128)
+_HALF = const(64)
 _HEIGHT = const(64)
 _ALL_PAGES = const(0xFF)
 _SET_COL_ADDR = const(0x21)  # SSD1306 commands (as in the ssd1306 driver)
@@ -96,6 +97,12 @@ class PicoHal(_hal.Hal):
             self._scale2x(g, ch, 0, 0)
             self._glyphs2x[ch] = g
         self._pages = ()  # type: tuple
+        self._halves = ()  # type: tuple
+        self._left = 0  # bit per page redrawn left of column _HALF (the whole page is sent)
+        # the parts each row was last drawn with, and its big/inverted look: a row whose first
+        # parts are unchanged is redrawn from its first changed part on (a timer tick: a digit)
+        self._drawn = [[""] * 8 for _ in range(8)]
+        self._drawn_look = bytearray(8)
         try:
             import ssd1306
 
@@ -104,6 +111,8 @@ class PicoHal(_hal.Hal):
             # one view per 8-pixel page of the driver's buffer: resending a page allocates nothing
             mv = memoryview(self._display.buffer)
             self._pages = tuple(mv[p * _WIDTH:(p + 1) * _WIDTH] for p in range(_HEIGHT // 8))
+            # and of each page's right half: a timer's seconds and a countdown's end sit there
+            self._halves = tuple(mv[p * _WIDTH + _HALF:(p + 1) * _WIDTH] for p in range(_HEIGHT // 8))
         except (ImportError, OSError):
             self._display = None  # no driver or no panel: run headless (the link still works)
         self._screen_version = -1
@@ -201,6 +210,8 @@ class PicoHal(_hal.Hal):
         if self._redraw_all:
             dirty = _ALL_PAGES
             self._redraw_all = False
+            for i in range(8):
+                self._drawn_look[i] = 255  # the panel shows something else: every row from its start
         big = screen.big
         if big >= 0 and dirty & (3 << big):
             dirty |= 3 << big  # the big row is drawn as a whole
@@ -210,27 +221,77 @@ class PicoHal(_hal.Hal):
                 row += 1
                 continue
             y = row * 8
-            if row == big:
-                d.fill_rect(0, y, _WIDTH, 16, 0)
-                self._text2x(d, screen.parts[row], y)
+            parts = screen.parts[row]
+            drawn = self._drawn[row]
+            look = 2 if row == big else (1 if row == screen.invert else 0)
+            # from which part on this row differs from what the panel shows (parts before it
+            # are the same strings, so they sit at the same columns)
+            k = 0
+            col = 0
+            same_len = True
+            if self._drawn_look[row] == look:
+                while k < 8 and parts[k] is drawn[k]:
+                    col += len(parts[k])
+                    k += 1
+                j = k
+                while j < 8:  # the text's length decides a big row's centring
+                    if len(parts[j]) != len(drawn[j]):
+                        same_len = False
+                    j += 1
+            else:
+                same_len = False
+            if not same_len:
+                k = 0
+                col = 0
+            j = 0
+            while j < 8:
+                drawn[j] = parts[j]
+                j += 1
+            self._drawn_look[row] = look
+            if look == 2:
+                if self._text2x(d, parts, y, k, col) < _HALF:
+                    self._left |= 3 << row
+                self._drawn_look[row + 1] = 3  # covered by the big row
                 row += 2
                 continue
-            inv = row == screen.invert
-            d.fill_rect(0, y, _WIDTH, 8, 1 if inv else 0)
-            x = 0
-            for part in screen.parts[row]:
+            inv = look == 1
+            x = 8 * col
+            if x < _HALF:
+                self._left |= 1 << row
+            if x < _WIDTH:
+                d.fill_rect(x, y, _WIDTH - x, 8, 1 if inv else 0)
+            while k < 8:
+                part = parts[k]
                 if part:
                     if x < _WIDTH:
                         d.text(part, x, y, 0 if inv else 1)  # the panel clips at 128 px: the 16-column cut
                     x += 8 * len(part)
+                k += 1
             row += 1
         self._send(d, dirty)
 
     def _send(self, d, dirty):
         """Send the pages in `dirty` to the SSD1306: one address window per run of
-        consecutive pages, then each page from its preallocated view."""
+        consecutive pages, then each page from its preallocated view (only the right
+        half of a page drawn there alone)."""
+        left = self._left
+        self._left = 0
         if dirty == _ALL_PAGES:
             d.show()
+            return
+        if not dirty & left:  # every change right of the middle: half the bytes
+            d.write_cmd(_SET_COL_ADDR)
+            d.write_cmd(_HALF)
+            d.write_cmd(_WIDTH - 1)
+            halves = self._halves
+            p = 0
+            while p < 8:
+                if dirty & (1 << p):
+                    d.write_cmd(_SET_PAGE_ADDR)
+                    d.write_cmd(p)
+                    d.write_cmd(p)
+                    d.write_data(halves[p])
+                p += 1
             return
         pages = self._pages
         p = 0
@@ -261,21 +322,28 @@ class PicoHal(_hal.Hal):
                 if g.pixel(px, py):
                     d.fill_rect(x0 + 2 * px, y + 2 * py, 2, 2, 1)
 
-    def _text2x(self, d, parts, y):
+    def _text2x(self, d, parts, y, k=0, col=0):
+        """The big row, centred, from part k (at character col) on; the earlier parts are on
+        the panel already, at the same place."""
         n = 0
         for part in parts:
             n += len(part)
-        if n > 16:
-            n = 16  # the row's text is cut at 16 columns; 8 of them fit at 2x
+        if n > 8:
+            n = 8  # 8 characters fit at 2x
         x0 = (_WIDTH - 16 * n) // 2
         if x0 < 0:
             x0 = 0
-        drawn = 0
+        if col >= n:
+            return _WIDTH
+        x0 += 16 * col
+        first = x0 if col else 0
+        d.fill_rect(x0 if col else 0, y, _WIDTH - x0 if col else _WIDTH, 16, 0)
+        drawn = col
         glyphs = self._glyphs2x
-        for part in parts:
-            for ch in part:
+        while k < 8:
+            for ch in parts[k]:
                 if drawn == 8:
-                    return
+                    return first
                 g = glyphs.get(ch)
                 if g is not None:
                     d.blit(g, x0, y)
@@ -283,6 +351,8 @@ class PicoHal(_hal.Hal):
                     self._scale2x(d, ch, x0, y)
                 x0 += 16
                 drawn += 1
+            k += 1
+        return first
 
     def show_maintenance(self):
         self.show_lines(("MAINTENANCE", "", "REPL unlocked", "", "not monitoring", "", "reset to resume"))
