@@ -296,6 +296,9 @@ def idle(case):
         hal.sleep_ms(ticks[0])
         if u.eeg["attached"]:
             u.eeg["bsr_percent"] = (u.eeg["bsr_percent"] + 7) % 101  # 0..100: one, two and three digits
+            # new figures come with samples, and a step that reads samples redraws the whole page
+            # (unit.step: busy): that redraw, EEG row included, must allocate nothing either
+            u.ui._rendered_t = -1
         gc.collect()
 
     n, err = locked_calls(step, IDLE_ITERATIONS, sleep)
