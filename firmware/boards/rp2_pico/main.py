@@ -203,7 +203,7 @@ def main():
             reason = _service.describe(e)
         except Exception:
             reason = "%s while starting" % type(e).__name__
-        del e  # the exception and its traceback go before service mode runs (as `e = None`; mypy: e is an Exception)
+        del e  # the exception and what it holds go before service mode needs the heap
         write_crashes(hal, 0, "")  # service mode is where it stops: no reset follows
         fail_safe(hal, reason)
         maintenance(hal)
