@@ -15,7 +15,8 @@ skips to the next timer alarm (idle cycles).  How each figure is measured:
   the median over the window, for READY and for a running episode (the timer on screen).  The count
   of steps found per emulated second is printed (about 1 when the method is right).  Cross-check: the
   unit's own `loop_ms` (ticks_ms, 1 ms resolution) read over the link.
-- idle_alloc: what the unit reports (gc.mem_alloc() delta summed over its last 100 idle steps), after
+- idle_alloc: what the unit reports (gc.mem_alloc() over a window of 100 consecutive idle steps, read
+  when the window opens on a freshly collected heap and when it closes), after
   more than 100 s emulated at READY and again at the end of the episode without EEG (with EEG flowing
   no step is idle: every one reads samples).
 - EEG CPU: busy / all cycles over a window at READY with the emulated ADS1299 streaming (250 SPS,
