@@ -311,14 +311,6 @@ class Unit:
                                    self._sink)
         self.engine.append(_events.maint(self.engine.now(), "clear_log", "new log: %d records cleared" % n))
 
-    def replace_library(self, text):
-        """Install a new drug library (maintenance).  Refused unless it verifies."""
-        lib = _druglib.loads(text)
-        if not lib.verified:
-            raise ValueError("drug library refused: %s" % lib.reason)
-        self.library = lib
-        return lib
-
     # ------------------------------------------------------------ queries
     def status(self):
         t = self.now()
