@@ -79,21 +79,10 @@ def compile_mpy(src, out, arch, source_name):
 
 
 def library_device_bytes(src):
-    """The readable library at src in the form the unit keeps (refused unless it verifies)."""
-    import json
+    """The library at src (either form) in the form the unit keeps; refused unless it verifies."""
+    from host_tools.commands.druglib import device_form
 
-    from firmware.core import druglib
-
-    with open(src, "rb") as f:
-        raw = f.read()
-    if raw.startswith(druglib.MAGIC):
-        data = raw
-    else:
-        try:
-            data = druglib.device_bytes(json.loads(raw))
-        except (ValueError, AttributeError) as e:
-            raise DeployError("drug library %s cannot be converted: %s" % (src, e))
-    lib = druglib.loads(data, src)
+    data, lib = device_form(src)
     if not lib.verified:
         raise DeployError("drug library %s not deployed: %s" % (src, lib.reason))
     return data
