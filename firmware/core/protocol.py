@@ -16,8 +16,9 @@
 #
 # Maintenance commands (clock, drug library put, settings, log clear, REPL)
 # need a session opened by HMAC-SHA256 challenge-response (auth.py).  Bedside
-# commands need none.  docs/protocol.md is the contract in prose; frames.py
-# has the grammar.
+# commands need none.  The maintenance handlers live in maint.py, imported
+# when such a command arrives and let go once nothing is pending (a board's
+# heap).  docs/protocol.md is the contract in prose; frames.py has the grammar.
 import json
 
 from . import clock as _clock
