@@ -63,6 +63,7 @@ class Unit:
         self.heap = _heap.Watch()
         self.loop_ms = 0  # duration of the last main-loop step
         self._deadline = 0  # the engine's next deadline as of the last step (0: render whole at first)
+        self._events_seen = -1  # events in the log at the end of the last step
         self._checker = None  # the dose checker module while it is loaded
         self._checker_t = 0
         try:
@@ -395,7 +396,7 @@ class Unit:
         """One main-loop iteration; returns how long the loop may sleep (ms)."""
         hal = self.hal
         t0 = hal.ticks_ms()
-        n0 = len(self.engine.events)
+        n0 = self._events_seen  # events logged since the last step (by any way in) change what is shown
         buttons = hal.poll_buttons()
         busy = buttons
         if buttons:
@@ -423,6 +424,7 @@ class Unit:
         # idle: nothing came in, nothing was logged, no dose checker loaded
         self.heap.step_done(not busy and len(self.engine.events) == n0 and self._checker is None)
         self.heap.quiet_point(t)
+        self._events_seen = len(self.engine.events)
         reason = self.health(self) if self.health is not None else None
         if reason is None:
             hal.wdt_feed()
