@@ -775,3 +775,37 @@ def assess(dose_event, weight_g, library=None):
         return v["bzd_permille"], bool(v["second_line_adequate"])
     except Exception:
         return 0, False
+
+
+def min_admin_s(verdict, library=None):
+    """The longest minimum administration time the library lists for this
+    bolus dose (label, reference and advice limits alike, for the verdict's
+    reference and age group), in whole seconds; 0 when it lists none.
+
+    clinical.md Review round 2 rule 5: a second-line load logged without an
+    infusion time is taken to end this long after its start, never at it."""
+    try:
+        lib = library if library is not None else druglib.get()
+        d_ug = verdict.get("dose_ug")
+        weight_g = verdict.get("weight_g")
+        if not isinstance(d_ug, int) or not isinstance(weight_g, int) or d_ug <= 0:
+            return 0
+        entry = lib.entry(verdict["drug"], verdict["route"])
+        group = verdict.get("age_group")
+        limits = druglib.pick(entry.get("admin_rate"), verdict.get("reference"), group) or []
+        best = 0
+        for lim in limits:
+            age = lim.get("age", "any")
+            if age != "any" and age != group:
+                continue
+            need = lim.get("min_s", 0)
+            per_min = _limit_ng_per_min(lim, weight_g)
+            if per_min:
+                x = units.ceil_div(d_ug * 1000 * 60, per_min)
+                if x > need:
+                    need = x
+            if need > best:
+                best = need
+        return best
+    except Exception:
+        return 0
