@@ -173,6 +173,10 @@ class Runner:
             u.seizure_stop()
         elif kind == "seizure_recur":
             u.seizure_recur()
+        elif kind == "recovered":
+            u.recovered()
+        elif kind == "alarm_ack":
+            u.ack_alarm(ev.get("name"))
         elif kind == "wean_start":
             u.wean("start")
         elif kind in ("anesthetic_start", "anesthetic_change"):

@@ -83,3 +83,80 @@ def test_rule5_an_infusion_time_given_is_used_as_given():
     assert v["event"]["end_t"] == b.t0 + 25 * MIN
     b.at(35 * MIN)
     assert b.stage() == "refractory"  # clinical.md 14 case 4
+
+
+# ---------------------------------------------------------------- rule 6
+
+def _snap(evs, t, rules=None):
+    st = episode.fold([e for e in evs if e["t"] <= t], rules)
+    episode.advance(st, t)
+    return episode.snapshot(st, t)
+
+
+def _recurrence_after_recovery(minutes_later, lasting):
+    """GTC 0-8 min (SE from 5 min; lorazepam 4 mg at 5), back to baseline at
+    20 min, then a new GTC `minutes_later` after onset lasting `lasting` min."""
+    from episode_cases import bzd
+
+    evs = [ev.weight(at(0), 70000), ev.onset(at(0), "convulsive"), bzd(at(5), "lorazepam", "iv", 4),
+           ev.stop(at(8)), ev.recovered(at(20)), ev.recur(at(minutes_later))]
+    if lasting is not None:
+        evs.append(ev.stop(at(minutes_later + lasting)))
+    return evs
+
+
+def test_rule6_short_seizure_hours_after_recovery_starts_new_timers():
+    """RR2 rule 6 (ILAE 2015 operational definition): once recovery is logged,
+    a later seizure starts new t1/t2 timers and AES phases."""
+    evs = _recurrence_after_recovery(180, 2)  # a 2-min seizure 3 h later
+    s = _snap(evs, at(181))
+    assert s["stage"] == "seizure"  # t1 (5 min) not reached in this seizure
+    assert "t2_exceeded" not in s["flags"]  # 3 h after the first onset, but 1 min into this one
+    assert s["phase"] == "stabilization"  # AES 0-5 min of the new seizure
+    assert s["se_clock_start"] == at(180)
+    assert ("t2_exceeded", "high") not in [(a[0], a[1]) for a in s["alarms"]]
+    # due: first-line treatment by t1 of the new seizure (5 min)
+    due = {d[0]: d for d in s["due"]}
+    assert due["first_line"][2] == at(185)
+    # the record keeps both: the first cluster (onset 0, SE from 5 min; the seizure
+    # stopped 3 min after lorazepam, before ESETT's 5 min) is listed
+    assert s["clusters"] == [[at(0), at(0), "se", -1]]
+    s = _snap(evs, at(185))
+    assert s["stage"] == "seizure" and not s["seizure_active"]
+
+
+def test_rule6_new_cluster_reaches_se_and_t2_on_its_own_clock():
+    evs = _recurrence_after_recovery(180, None)  # the new seizure goes on
+    assert _snap(evs, at(184) + 59)["stage"] == "seizure"
+    s = _snap(evs, at(185))
+    assert s["stage"] == "se"  # ILAE t1 5 min after the new onset
+    assert s["phase"] == "initial"
+    assert "t2_exceeded" not in _snap(evs, at(209) + 59)["flags"]
+    assert "t2_exceeded" in _snap(evs, at(210))["flags"]  # ILAE t2 30 min after the new onset
+
+
+def test_rule6_without_recovery_the_first_onset_clock_stands():
+    # clinical.md 14 case 10: two seizures without recovery are one SE, clock from the first onset
+    evs = [ev.onset(at(0), "convulsive"), ev.stop(at(2)), ev.recur(at(4))]
+    s = _snap(evs, at(4))
+    assert s["stage"] == "se" and s["se_clock_start"] == at(0) and s["clusters"] == []
+
+
+def test_rule6_status_over_the_serial_link():
+    from protocol_harness import Harness
+    import json
+
+    h = Harness(weight_kg=70)
+    assert h.request("ONSET")[0] == "OK"
+    h.emu.run_for(6 * 60_000)
+    assert h.request("STOP")[0] == "OK"
+    h.emu.run_for(60_000)
+    assert h.request("RECOVERED")[0] == "OK"
+    h.emu.run_for(3 * 3600_000)
+    assert h.request("RECUR")[0] == "OK"
+    h.emu.run_for(60_000)
+    ok, data = h.request("STATUS")
+    s = json.loads(data)
+    assert s["stage"] == "seizure" and "t2_exceeded" not in s["flags"]
+    assert s["phase"] == "stabilization"
+    assert len(s["clusters"]) == 1 and s["clusters"][0][2] == "se"

@@ -89,6 +89,7 @@ class State:
         self.cluster_start = -1  # first onset since the last recovery
         self.n_in_cluster = 0
         self.anchor = -1  # SE clock start, frozen when SE is declared
+        self.clusters = []  # earlier clusters (RR2 rule 6): (onset, SE clock start, stage, t2 time)
         # Stage and flags
         self.stage = _staging.IDLE
         self.stage_t = [-1] * len(STAGES)
@@ -104,6 +105,7 @@ class State:
         # Treatment
         self.weight_g = 0
         self.doses = []
+        self.dose_from = 0  # doses of the current cluster: doses[dose_from:]
         self.dose_permille = []  # current verdicts, re-assessed on weight change
         self.dose_adequate = []
         self.first_line_n = 0
@@ -223,6 +225,12 @@ def _activity(st, t):
     st.active = now_active
     if now_active:
         st.n_seizures += 1
+        if st.recovered and st.cluster_start >= 0 and st.anesthetic_t < 0:
+            # RR2 rule 6: a new seizure after recovery; on anesthetic therapy a
+            # recurrence stays in its course (SRSE counts recurrence, 2011 [C]).
+            _staging.new_cluster(st, t)
+            st.dose_from = len(st.doses)
+            _totals(st)
         if st.recovered or st.cluster_start < 0:
             st.cluster_start = t
             st.n_in_cluster = 1
@@ -275,7 +283,10 @@ def _totals(st):
     first = bzd = permille = second = third = 0
     last_bzd = -1
     sl_end = -1
-    for i, ev in enumerate(st.doses):
+    i = st.dose_from - 1
+    while i + 1 < len(st.doses):
+        i += 1
+        ev = st.doses[i]
         line = ev["line"]
         if _is_bzd(st, ev):
             bzd += 1
@@ -484,6 +495,7 @@ def snapshot(st, t):
         "phase": PHASES[p] if p >= 0 else "",
         "flags": flags(st),
         "se_clock_start": _phases.clock_start(st) if st.started else -1,
+        "clusters": [[c[0], c[1], STAGES[c[2]], c[3]] for c in st.clusters],
         "bzd_permille": st.bzd_permille,
         "due": _phases.due_list(st, t),
         "alarms": _alarms.active_list(st, t),

@@ -15,6 +15,9 @@
 #                     without recovery to baseline between them (the SE clock
 #                     is then anchored at the first onset of that cluster).
 #   seizure           an onset was logged; none of the above.
+# A seizure after logged recovery, with no anesthetic therapy started, is a
+# new cluster (RR2 rule 6): the stage, t1/t2 and the SE clock start again
+# (new_cluster); "never goes down" holds within a cluster.
 # "Higher" stages also require SE to have been reached: established SE is SE
 # that continues after an adequate benzodiazepine, so a focal seizure at
 # 5 min (t1 = 10) is not "established" even if a benzodiazepine was given.
@@ -42,6 +45,23 @@ def promote(st, stage, t):
         if st.anchor < 0:
             st.anchor = st.cluster_start
         st.escalated_t = t
+
+
+def new_cluster(st, t):
+    """A seizure after logged recovery (RR2 rule 6; ILAE 2015): new t1/t2
+    timers, AES phases and stage for it.  The finished cluster stays in the
+    record as (first onset, SE clock start, highest stage, t2 time).  Its
+    treatment stays in the log; the counts for staging restart (episode)."""
+    st.clusters.append((st.cluster_start, st.anchor, st.stage, st.t2_t))
+    st.stage = SEIZURE
+    i = SE
+    while i < len(st.stage_t):
+        st.stage_t[i] = -1
+        i += 1
+    st.stage_t[SEIZURE] = t
+    st.anchor = -1
+    st.t2_t = -1
+    st.prolonged_rse_t = -1
 
 
 def gate_met(st):
