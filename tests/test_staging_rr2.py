@@ -160,3 +160,51 @@ def test_rule6_status_over_the_serial_link():
     assert s["stage"] == "seizure" and "t2_exceeded" not in s["flags"]
     assert s["phase"] == "stabilization"
     assert len(s["clusters"]) == 1 and s["clusters"][0][2] == "se"
+
+
+# ---------------------------------------------------------------- rule 7
+
+def test_rule7_phenobarbital_as_initial_therapy_answers_the_first_line_due():
+    """RR2 rule 7 (AES 2016 [S]): IV phenobarbital 15 mg/kg when no
+    benzodiazepine is available is initial therapy: no first-line-overdue
+    alarm; the ESETT benzodiazepine gate is not met, and the unit says so."""
+    b = Bedside(70)
+    b.at(4 * MIN)
+    v = b.unit.give("phenobarbital", "iv", dose="%d mg" % (15 * 70), over=18 * MIN)  # label <= 60 mg/min
+    assert v["logged"], v["messages"]
+    assert any("ESETT benzodiazepine gate" in m and "not" in m for m in v["messages"]), v["messages"]
+    b.at(5 * MIN)  # ILAE t1 / AES initial-therapy phase
+    s = b.unit.status()
+    assert s["stage"] == "se"
+    assert "first_line_overdue" not in [a[0] for a in s["alarms"]]
+    assert "first_line" not in [d[0] for d in s["due"]]
+    assert "first_line_phenobarbital" in s["flags"]
+    # second therapy is still due by 20 min (AES): phenobarbital here was the initial drug
+    assert [d for d in s["due"] if d[0] == "second_line"][0][2] == b.t0 + 20 * MIN
+    b.at(30 * MIN)
+    s = b.unit.status()
+    assert s["stage"] == "se"  # never established: no benzodiazepine, ESETT gate not met
+    assert "second_line_overdue" in [a[0] for a in s["alarms"]]
+
+
+def test_rule7_phenobarbital_after_a_benzodiazepine_is_second_line():
+    b = Bedside(70)
+    b.at(5 * MIN)
+    b.unit.give("lorazepam", "iv", dose="4 mg")
+    b.at(15 * MIN)
+    v = b.unit.give("phenobarbital", "iv", dose="1050 mg", over=18 * MIN)
+    assert not any("ESETT benzodiazepine gate" in m for m in v["messages"] if "phenobarbital" in m)
+    s = b.unit.status()
+    assert "first_line_phenobarbital" not in s["flags"]
+    assert "second_line" not in [d[0] for d in s["due"]]
+    b.at(15 * MIN + 18 * MIN + 10 * MIN)
+    assert b.stage() == "refractory"  # after the load's end + 10 min (clinical.md 14 rule 2)
+
+
+def test_rule7_an_underdosed_phenobarbital_does_not_answer_the_first_line_due():
+    b = Bedside(70)
+    b.at(3 * MIN)
+    b.unit.give("phenobarbital", "iv", dose="300 mg", over=6 * MIN)  # 4 mg/kg, not a 15 mg/kg load
+    b.at(5 * MIN)
+    s = b.unit.status()
+    assert "first_line_overdue" in [a[0] for a in s["alarms"]]

@@ -61,7 +61,7 @@ SUB_WEAN_RECURRENCE = 5
 
 # Flag bits for compact timelines (bit i = FLAG_NAMES[i]).
 FLAG_NAMES = ("t2_exceeded", "bzd_underdosed", "weaning_recurrence_lt_24h", "norse", "fires",
-              "prolonged_rse", "prolonged_srse", "clock_unset")
+              "prolonged_rse", "prolonged_srse", "clock_unset", "first_line_phenobarbital")
 
 
 class State:
@@ -108,6 +108,8 @@ class State:
         self.dose_from = 0  # doses of the current cluster: doses[dose_from:]
         self.dose_permille = []  # current verdicts, re-assessed on weight change
         self.dose_adequate = []
+        self.dose_initial = []  # taken as AES initial therapy (RR2 rule 7)
+        self.first_line_pb = False  # initial therapy was phenobarbital: no ESETT gate from it
         self.first_line_n = 0
         self.bzd_n = 0
         self.bzd_permille = 0
@@ -281,6 +283,7 @@ def _is_bzd(st, ev):
 
 def _totals(st):
     first = bzd = permille = second = third = 0
+    pb = False
     last_bzd = -1
     sl_end = -1
     i = st.dose_from - 1
@@ -292,7 +295,10 @@ def _totals(st):
             bzd += 1
             permille += st.dose_permille[i]
             last_bzd = ev["t"]
-        if line == 1:
+        if st.dose_initial[i] and st.dose_adequate[i]:
+            first += 1
+            pb = True
+        elif line == 1:
             if _bolus(ev):
                 first += 1
         elif line == 2:
@@ -310,6 +316,7 @@ def _totals(st):
     st.second_line_n = second
     st.second_line_end = sl_end
     st.third_line_n = third
+    st.first_line_pb = pb
     st.bzd_underdosed = bzd > 0 and permille < st.rules.bzd_gate_permille
 
 
@@ -342,6 +349,11 @@ def _effect(st, ev, assess):
         st.doses.append(ev)
         st.dose_permille.append(ev["bzd_permille"] if _is_bzd(st, ev) else 0)
         st.dose_adequate.append(ev["second_line_adequate"] and ev["line"] == 2)
+        # RR2 rule 7: a full phenobarbital load before any first-line drug, in
+        # the AES initial phase, is the initial therapy (not the second line).
+        st.dose_initial.append(_bolus(ev) and ev["drug"] in st.rules.initial_alternatives
+                               and ev["second_line_adequate"] and st.first_line_n == 0
+                               and _phases.phase(st, t) < _phases.SECOND)
         _totals(st)
     elif kind == "weight":
         old = st.weight_g
@@ -449,6 +461,8 @@ def flags_mask(st):
         m |= 64
     if st.clock_unset:
         m |= 128
+    if st.first_line_pb:
+        m |= 256
     return m
 
 

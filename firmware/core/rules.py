@@ -31,6 +31,12 @@ PHASES = ("stabilization", "initial", "second", "third", "beyond")
 # library's lowercase generic names.
 BENZODIAZEPINES = ("lorazepam", "diazepam", "midazolam", "clonazepam")
 
+# AES 2016 initial therapy when no benzodiazepine is available: IV
+# phenobarbital 15 mg/kg [S].  A full load (the checker's adequacy) in the
+# initial phase answers the first-line due action; it never counts toward the
+# ESETT benzodiazepine gate (clinical.md Review round 2 rule 7).
+INITIAL_ALTERNATIVES = ("phenobarbital",)
+
 # Alarm priorities and condition names, in the order of their integer codes;
 # rules_table.ALARMS has each condition's priority, kind and source.
 PRIORITIES = ("high", "medium", "low")
@@ -101,6 +107,7 @@ class Rules:
         # Phase start times, indexed by phase code.
         self.phase_start_s = (0, self.phase_initial_s, self.phase_second_s, self.phase_third_s, self.phase_beyond_s)
         self.benzodiazepines = BENZODIAZEPINES
+        self.initial_alternatives = INITIAL_ALTERNATIVES
         # Re-annunciation after acknowledgement, indexed by priority code.
         self.ack_reannounce_s = (self.ack_reannounce_high_s, self.ack_reannounce_medium_s, 0)
         alarms = _t.ALARMS

@@ -256,6 +256,11 @@ class Unit:
             ev = self._log(ev)
             if why:
                 self.note(why)
+            st = self.engine.state
+            if st.dose_initial and st.dose_initial[-1] and st.dose_adequate[-1]:
+                v["messages"].append("%s taken as initial therapy (AES 2016, no benzodiazepine given): it does not "
+                                     "meet the ESETT benzodiazepine gate, so established SE cannot be declared from it"
+                                     % fields["drug"])
         v["logged"] = True
         v["event"] = ev
         return v
