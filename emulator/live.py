@@ -43,6 +43,16 @@ class PipeUart:
         self._tx = bytearray()
         self._cond = threading.Condition()
         self._wake = threading.Event()
+        self.conn = 0  # bumped when a host opens or closes the port
+
+    def link_id(self):
+        return self.conn
+
+    def host_connect(self):
+        self.conn += 1
+        self._wake.set()
+
+    host_disconnect = host_connect
 
     # unit side
     def readinto(self, buf):
@@ -101,7 +111,9 @@ class PtyWaitUart(PtyUart):
 
 
 class TcpUart:
-    """A TCP server on 127.0.0.1 for pyserial's socket:// (one client at a time)."""
+    """A TCP server on 127.0.0.1 for pyserial's socket:// (one client at a time: a
+    new client replaces the old one).  Every accept and every disconnect is a
+    connection change (link_id), which ends a maintenance session."""
 
     def __init__(self, port=0):
         self.server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -111,6 +123,11 @@ class TcpUart:
         self.server.setblocking(False)
         self.port = self.server.getsockname()[1]
         self.client = None
+        self.conn = 0
+
+    def link_id(self):
+        self._accept()
+        return self.conn
 
     def _accept(self):
         try:
@@ -121,6 +138,7 @@ class TcpUart:
             self.client.close()
         c.setblocking(False)
         self.client = c
+        self.conn += 1
 
     def readinto(self, buf):
         self._accept()
@@ -135,6 +153,7 @@ class TcpUart:
         if not data:  # peer closed
             self.client.close()
             self.client = None
+            self.conn += 1
             return 0
         buf[: len(data)] = data
         return len(data)

@@ -14,7 +14,7 @@ import os
 import pytest
 
 from emulator.board import EmulatedUnit
-from firmware.core import auth, druglib, events, protocol
+from firmware.core import auth, druglib, events, frames, protocol
 from protocol_harness import Harness
 
 MAINT = ["CLOCK unix=1790000000", "DLPUT size=10 sha256=" + "0" * 64, "DLDATA off=0 data=AAAA", "DLCOMMIT tag=00",
@@ -232,3 +232,177 @@ def test_maint_event_is_a_valid_recorded_only_event():
     assert events.validate(ev) is ev
     with pytest.raises(ValueError):
         events.validate({"type": "maint", "t": 5, "action": "format_disk"})
+
+
+# ---------------------------------------------------------------- red-team findings: the maintenance session
+# Each test below replays an attack of the independent red team against the maintenance port
+# (security issue, items 1-6); ATTACKS counts the distinct attacks the suite runs.
+
+from emulator.live import DEV_KEY, LiveUnit  # noqa: E402
+from emulator.repl import MaintenanceRepl  # noqa: E402
+from host_tools import link as _link  # noqa: E402
+
+KG = 70  # the patient of the attack: 70 kg, lorazepam 0.1 mg/kg max 4 mg (AES 2016, clinical.md)
+OVERDOSE = '28 mg'  # 7x the 4 mg single-dose maximum
+
+
+def _attack_library():
+    """A sealed library with lorazepam raised to 0.4 mg/kg, max 28 mg: what the red team wrote."""
+    doc = json.loads(open(druglib.default_path(), encoding="utf-8").read())
+    for ref in ("aes", "ncs"):
+        d = doc["drugs"]["lorazepam"]["routes"]["iv"]["dose"]["by_reference"][ref]
+        d["ug_per_kg"] = 400
+        d["max_ug"] = 28000
+    doc["version"] = "9.0.0-attack"
+    doc["sha256"] = druglib.compute_hash(doc)
+    return druglib.device_bytes(doc)
+
+
+def test_the_attack_library_would_approve_the_overdose():
+    # the attack is real: sealed and well formed, and under it 28 mg at 70 kg is "adequate"
+    lib = druglib.loads(_attack_library())
+    assert lib.verified, lib.reason
+    emu = EmulatedUnit(weight_kg=KG)
+    emu.unit.library = lib
+    v = emu.unit.check("lorazepam", "iv", dose=OVERDOSE)
+    assert v["verdict"] == "adequate", v
+    emu.unit.library = druglib.get()
+    assert emu.unit.check("lorazepam", "iv", dose=OVERDOSE)["verdict"] == "hard"
+
+
+def _maint_actions(live):
+    return [(e["action"], e.get("detail", "")) for e in live.unit.events if e["type"] == "maint"]
+
+
+@pytest.mark.parametrize("uart", ["pty", "tcp"])
+def test_hijack_chain_a_closed_connection_leaves_no_session(tmp_path, uart):
+    """The whole chain on an emulated unit, rebooted twice: a maintainer logs in and closes
+    the port without LOGOUT; the next process to open it gets no session, so no REPL, no
+    library push; after each reboot the unit runs its own library and refuses 28 mg."""
+    flash = str(tmp_path / "flash")
+    live = LiveUnit(uart=uart, flash_dir=flash, weight_kg=KG).start()
+    try:
+        with _link.open_link(live.port) as c:
+            c.login(DEV_KEY)
+            assert "session" not in c.hello()
+        # the port is closed without LOGOUT; the attacker opens it next
+        with _link.open_link(live.port) as c:
+            hello = c.hello()
+            assert "session" not in hello  # session state is shown to no one
+            assert "session" not in c.status()
+            for word, kw in (("REPL", {}), ("DLPUT", {"size": 10, "sha256": "0" * 64}), ("CLOCK", {"unix": 1790000000})):
+                with pytest.raises(_link.RemoteError) as e:
+                    c.request(word, **kw)
+                assert e.value.code == "AUTH", (word, e.value)
+        assert not live.link.repl_active
+        acts = _maint_actions(live)
+        assert [a for a, _ in acts] == ["login", "logout"], acts
+        assert "connection" in acts[1][1]
+    finally:
+        live.stop()
+    for boot in (2, 3):  # reboot, twice: the record and the library in use as they were
+        live = LiveUnit(uart=uart, flash_dir=flash).start()
+        try:
+            with _link.open_link(live.port) as c:
+                hello = c.hello()
+                assert hello["druglib_ok"] == "1" and hello["druglib"] == druglib.get().version, (boot, hello)
+                with pytest.raises(_link.RemoteError) as e:
+                    c.dose("lorazepam", "iv", dose=OVERDOSE)
+                assert e.value.code == "HARD", (boot, e.value)
+            assert not [e for e in live.unit.events if e["type"] == "dose"]
+        finally:
+            live.stop()
+
+
+def test_a_second_tcp_client_ends_the_session():
+    import socket
+
+    live = LiveUnit(uart="tcp").start()
+    try:
+        with _link.open_link(live.port) as c:
+            c.login(DEV_KEY)
+            assert c.request("CLOCK", unix=1790000000).startswith("unix=")
+            with _link.open_link(live.port) as intruder:  # connects while the maintainer is on
+                with pytest.raises(_link.RemoteError) as e:
+                    intruder.request("REPL")
+                assert e.value.code == "AUTH"
+            # the maintainer's connection was replaced: it is closed by the unit
+            with pytest.raises((_link.LinkError, OSError, socket.error)):
+                c.retries = 0
+                c.timeout = 0.5
+                c.request("CLOCK", unix=1790000000)
+        assert [a for a, _ in _maint_actions(live)] == ["login", "clock", "logout"]
+    finally:
+        live.stop()
+
+
+def test_named_emulated_unit_reopened_has_no_session():
+    from host_tools import protocol_emu
+
+    try:
+        with _link.open_link("emu://hijack-test") as c:
+            c.login(DEV_KEY)
+        with _link.open_link("emu://hijack-test") as c:
+            with pytest.raises(_link.RemoteError) as e:
+                c.request("REPL")
+            assert e.value.code == "AUTH"
+    finally:
+        protocol_emu.shutdown("hijack-test")
+
+
+def test_a_connection_change_ends_session_challenge_and_transfer(tmp_path):
+    h = Harness(flash_dir=str(tmp_path))
+    h.login()
+    h.ok("DLPUT size=6 sha256=" + "0" * 64)
+    assert os.path.exists(tmp_path / protocol.FLASH_LIBRARY_TMP)
+    h.uart.reconnect()
+    assert h.err("CLOCK unix=1790000000").startswith("AUTH")
+    assert maint_events(h, "logout")[-1]["detail"] == "connection closed or changed"
+    assert not os.path.exists(tmp_path / protocol.FLASH_LIBRARY_TMP)
+    # a challenge issued before the change cannot be answered after it
+    data = dict(t.split("=", 1) for t in h.ok("CHALLENGE").split())
+    h.uart.reconnect()
+    mac = auth.hexlify(auth.login_mac(h.key, data["unit"], data["nonce"]))
+    assert "no challenge" in h.err("LOGIN mac=" + mac)
+    # a new login does not resurrect the old transfer
+    h.login()
+    assert h.err("DLDATA off=0 data=AAAA").startswith("STATE")
+    # a half line from the old connection is not glued to the new one's
+    h.send(b"t99 CLO")
+    h.uart.reconnect()
+    replies, _ = h.exchange("t100 PING")
+    assert len(replies) == 1 and replies[0].startswith("t100 OK")
+
+
+def test_repl_needs_a_login_within_the_last_minute(tmp_path):
+    h = Harness(repl=MaintenanceRepl(str(tmp_path)))
+    h.login()
+    h.advance_s(auth.REPL_LOGIN_S + 5)
+    h.ok("CLOCK unix=1790000000")  # the session itself is still open ...
+    assert h.err("REPL").startswith("AUTH")  # ... but too old for the REPL
+    assert not h.link.repl_active
+    h.login()
+    h.send(frames.seal("r1 REPL"))
+    assert b"\n" + frames.seal("r1 OK repl") in h.uart.host_read()
+    assert h.link.repl_active
+
+
+def test_service_mode_login_belongs_to_its_connection():
+    from emulator.board import EmulatedBoard
+    from firmware.core import service
+
+    board = EmulatedBoard()
+    svc = service.Service(board, "flash full", key=DEV_KEY)
+
+    def ask(body):
+        board.uart.host_write(frames.seal(body))
+        svc.poll()
+        out = board.uart.host_read().split(b"\n")[0]
+        return frames.unseal(out, len(out))
+
+    nonce = dict(t.split("=", 1) for t in ask("1 CHALLENGE").split(" ", 2)[2].split())
+    mac = auth.hexlify(auth.login_mac(DEV_KEY, nonce["unit"], nonce["nonce"]))
+    assert ask("2 LOGIN mac=" + mac).startswith("2 OK session")
+    board.uart.reconnect()  # the maintainer's port closed; someone else opened it
+    assert ask("3 REPL").startswith("3 ERR AUTH")
+    assert not svc.repl_requested

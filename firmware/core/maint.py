@@ -40,6 +40,16 @@ class Maintenance:
     def _log_maint(self, action, detail=None):
         return self.link._log_maint(action, detail)
 
+    def end(self, why):
+        """The connection changed: session, challenge and transfer end."""
+        self.auth.end(why)
+        if self._dl_in is not None:
+            self._dl_in = None
+            try:
+                self.hal.fs_remove(FLASH_LIBRARY_TMP)
+            except OSError:
+                pass
+
     # ------------------------------------------------------------ library read-out (bedside)
     def _cmd_dlget(self, args):
         # the library file in use (device form), one chunk per request, read
@@ -198,5 +208,7 @@ class Maintenance:
     def _cmd_repl(self, args):
         if self.link.repl is None:
             raise LinkError(_f.E_UNSUPPORTED, "this unit has no maintenance REPL")
+        if not self.auth.fresh(_auth.REPL_LOGIN_S):
+            raise LinkError(_f.E_AUTH, "REPL needs a login in this connection within the last %d s" % _auth.REPL_LOGIN_S)
         self._log_maint("repl", "REPL unlocked")
         return "repl"

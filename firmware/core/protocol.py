@@ -15,7 +15,9 @@
 # the first reply again without logging anything.
 #
 # Maintenance commands (clock, drug library put, settings, log clear, REPL)
-# need a session opened by HMAC-SHA256 challenge-response (auth.py).  Bedside
+# need a session opened by HMAC-SHA256 challenge-response (auth.py), in the
+# same connection: the HAL's link_id() changes when the port is closed or
+# reopened or a second client comes, and that ends the session.  Bedside
 # commands need none.  The maintenance handlers live in maint.py, imported
 # when such a command arrives and let go once nothing is pending (a board's
 # heap).  docs/protocol.md is the contract in prose; frames.py has the grammar.
@@ -206,7 +208,9 @@ class Link:
         self._replies = [b""] * CACHE
         self._cache_i = 0
         self.stats = {"lines": 0, "ok": 0, "err": 0, "crc": 0, "frame": 0, "binary": 0, "toolong": 0,
-                      "partial": 0, "control": 0, "retries": 0, "dropped": 0, "events": 0}
+                      "partial": 0, "control": 0, "retries": 0, "dropped": 0, "events": 0, "connections": 0}
+        self._has_lid = hasattr(hal, "link_id")
+        self._conn = hal.link_id() if self._has_lid else 0
         if rand is None:
             rand = getattr(hal, "random_bytes", None) or _rand_default
         self.key = key
@@ -228,9 +232,24 @@ class Link:
         """The authenticator (loads the maintenance module)."""
         return self._maintenance().auth
 
-    def _session(self):
+    def _check_conn(self):
+        """A maintenance session belongs to the connection that logged in: when
+        the HAL says the connection changed (the port closed or reopened, a
+        second client), the session, a pending challenge or transfer and a half
+        line all end before anything from the new connection is read."""
+        c = self.hal.link_id()
+        if c == self._conn:
+            return
+        self._conn = c
+        self.stats["connections"] += 1
+        if self._n:
+            self.stats["partial"] += 1
+        self._n = 0
+        self._over = False
         m = self._maint
-        return m is not None and m.auth.session
+        if m is not None:
+            m.end("connection closed or changed")
+            self._release_maint()
 
     def _release_maint(self):
         """Let the maintenance code leave the heap once nothing is pending."""
@@ -293,12 +312,17 @@ class Link:
         taken = 0
         rx = self._rx
         line = self._line
+        lid = self._has_lid
+        if lid:
+            self._check_conn()
         while handled < MAX_LINES_PER_POLL:
             if self._rx_i >= self._rx_n:
                 if taken >= MAX_BYTES_PER_POLL:
                     break
                 self._rx_i = 0
                 self._rx_n = hal.uart_readinto(rx)
+                if lid:
+                    self._check_conn()  # these bytes may be a new connection's
                 if not self._rx_n:
                     break
                 taken += self._rx_n
@@ -501,7 +525,7 @@ class Link:
                       ("fw", FIRMWARE_VERSION), ("druglib", lib.version or "none"),
                       ("druglib_sha256", lib.sha256 or "none"), ("druglib_ok", 1 if lib.verified else 0),
                       ("maxline", _f.MAX_LINE), ("key", 0 if self.key is None else 1),
-                      ("session", 1 if self._session() else 0), ("repl", 0 if self.repl is None else 1))
+                      ("repl", 0 if self.repl is None else 1))
                      + _health_pairs(self.unit))
 
     def _cmd_ping(self, args):
@@ -514,7 +538,6 @@ class Link:
             eeg = dict(eeg)
             del eeg["bsr_trend"]
             s["eeg"] = eeg
-        s["session"] = self._session()
         return _fit(s, _LIMIT - 40, ("eeg", "rules", "due"))
 
     def _cmd_onset(self, args):
