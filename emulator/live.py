@@ -198,13 +198,12 @@ def read_key(flash):
     return key if len(key) >= 16 else None
 
 
-def flash_library(flash):
-    """The drug library installed on the flash (by DLCOMMIT), if it verifies."""
-    if flash.size(_protocol.FLASH_LIBRARY) < 0:
-        return None
-    # the board's path: verified by hashing the stored file, then read from it per drug
-    lib = _druglib.open_device(flash.open, _protocol.FLASH_LIBRARY)
-    return lib if lib.verified else None
+def flash_library(flash, key):
+    """(the drug library installed on the flash, refusal reason): as a board checks
+    it at every boot, by its seal and this unit's tag (libcheck.installed)."""
+    from firmware.core import libcheck
+
+    return libcheck.installed(flash.open, flash.size, _protocol.FLASH_LIBRARY, _protocol.FLASH_LIBRARY_TAG, key)
 
 
 class LiveUnit:
@@ -226,11 +225,13 @@ class LiveUnit:
         else:
             raise ValueError("uart must be pipe, pty or tcp, got %r" % (uart,))
         board.uart = self.uart
-        lib = flash_library(board.flash)
-        if lib is not None:
-            self.emu.unit.library = lib
         if key is None:
             key = read_key(board.flash)
+        lib, refused = flash_library(board.flash, key)
+        if lib is not None:
+            self.emu.unit.library = lib
+        elif refused:
+            self.emu.unit.refuse_installed(refused)
         self.repl = None
         if repl:
             from emulator.repl import MaintenanceRepl

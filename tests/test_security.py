@@ -406,3 +406,115 @@ def test_service_mode_login_belongs_to_its_connection():
     board.uart.reconnect()  # the maintainer's port closed; someone else opened it
     assert ask("3 REPL").startswith("3 ERR AUTH")
     assert not svc.repl_requested
+
+
+# ---------------------------------------------------------------- the installed library at every boot (item 2)
+
+def _boot(flash, key=DEV_KEY):
+    return LiveUnit(uart="pty", flash_dir=flash, key=key, weight_kg=None).start()
+
+
+def _write_flash(flash, name, data):
+    os.makedirs(flash, exist_ok=True)
+    with open(os.path.join(flash, name), "wb") as f:
+        f.write(data)
+
+
+def _assert_refused_at_boot(live, boots_logged):
+    with _link.open_link(live.port) as c:
+        hello = c.hello()
+        assert hello["druglib"] == druglib.get().version and hello["druglib_ok"] == "1", hello
+        assert hello["druglib_refused"] == "1"
+        st = c.status()
+        assert "refused" in st["library_refused"]
+        c.request("WEIGHT", value="70 kg")
+        with pytest.raises(_link.RemoteError) as e:
+            c.dose("lorazepam", "iv", dose=OVERDOSE)
+        assert e.value.code == "HARD"
+    refusals = [e for e in live.unit.events if e["type"] == "maint" and e["action"] == "druglib_refused"]
+    assert len(refusals) == boots_logged, refusals
+    assert "built-in" in refusals[-1]["detail"]
+    assert "LIB REFUSED" in live.emu.screen_text()
+
+
+def test_a_sealed_untagged_library_written_to_flash_is_refused_at_every_boot(tmp_path):
+    # whatever wrote it (a REPL, a flash programmer): sealed and well formed, but no tag
+    flash = str(tmp_path / "flash")
+    _write_flash(flash, protocol.FLASH_LIBRARY, _attack_library())
+    for boot in (1, 2):
+        live = _boot(flash)
+        try:
+            _assert_refused_at_boot(live, boot)
+        finally:
+            live.stop()
+
+
+def test_a_library_tagged_with_another_key_or_swapped_after_install_is_refused(tmp_path):
+    flash = str(tmp_path / "flash")
+    data = _attack_library()
+    _write_flash(flash, protocol.FLASH_LIBRARY, data)
+    _write_flash(flash, protocol.FLASH_LIBRARY_TAG, auth.hexlify(auth.druglib_tag(b"\x07" * 32, data)).encode())
+    live = _boot(flash)
+    try:
+        _assert_refused_at_boot(live, 1)
+        # a properly installed library (DLCOMMIT with this unit's tag) ...
+        good = _library_variant("9.9.9-test")
+        with _link.open_link(live.port) as c:
+            c.login(DEV_KEY)
+            assert c.push_druglib(good, DEV_KEY)["version"] == "9.9.9-test"
+    finally:
+        live.stop()
+    live = _boot(flash)  # ... is the one in use after a reboot, and nothing is refused
+    try:
+        with _link.open_link(live.port) as c:
+            hello = c.hello()
+        assert hello["druglib"] == "9.9.9-test" and hello["druglib_refused"] == "0"
+    finally:
+        live.stop()
+    # the file swapped behind the unit's back, the good tag left beside it
+    _write_flash(flash, protocol.FLASH_LIBRARY, data)
+    live = _boot(flash)
+    try:
+        _assert_refused_at_boot(live, 2)
+    finally:
+        live.stop()
+
+
+def test_no_key_no_installed_library(tmp_path):
+    flash = str(tmp_path / "flash")
+    data = _library_variant("9.9.9-test")
+    _write_flash(flash, protocol.FLASH_LIBRARY, data)
+    _write_flash(flash, protocol.FLASH_LIBRARY_TAG, auth.hexlify(auth.druglib_tag(DEV_KEY, data)).encode())
+    live = LiveUnit(uart="pipe", flash_dir=flash, key=None)  # reads flash/unit.key: none there
+    assert live.unit.library.version == druglib.get().version
+    assert "no key" in live.unit.library_refused
+
+
+def test_a_downgrade_needs_to_be_asked_for(tmp_path):
+    h = Harness(flash_dir=str(tmp_path))
+    h.login()
+    newer = _library_variant("9.9.9")
+    older = _library_variant("9.9.8")
+    assert _push(h, newer, auth.hexlify(auth.druglib_tag(h.key, newer)))[0] == "OK"
+    st, msg = _push(h, older, auth.hexlify(auth.druglib_tag(h.key, older)))
+    assert st == "ERR" and msg.startswith("REFUSED") and "downgrade" in msg
+    assert h.unit.library.version == "9.9.9"
+    assert "not newer" in maint_events(h, "druglib_refused")[-1]["detail"]
+    r = h.ok("DLPUT size=%d sha256=%s" % (len(older), auth.hexlify(auth.sha256(older))))
+    import binascii
+
+    chunk = int(r.split("=")[1])
+    for off in range(0, len(older), chunk):
+        h.ok("DLDATA off=%d data=%s" % (off, binascii.b2a_base64(older[off:off + chunk], newline=False).decode()))
+    assert h.ok("DLCOMMIT tag=%s downgrade=1" % auth.hexlify(auth.druglib_tag(h.key, older))).startswith("version=9.9.8")
+    assert h.unit.library.version == "9.9.8"
+    assert "downgrade, asked for" in maint_events(h, "druglib")[-1]["detail"]
+
+
+def test_version_order_for_downgrades():
+    from firmware.core import libcheck
+
+    assert libcheck.is_downgrade("0.1.0", "0.1.1") and libcheck.is_downgrade("0.9.9", "0.10.0")
+    assert not libcheck.is_downgrade("0.10.0", "0.9.9") and not libcheck.is_downgrade("0.1.1", "0.1.1")
+    assert libcheck.is_downgrade("nonsense", "0.1.1")  # not comparable: must be asked for
+    assert not libcheck.is_downgrade("0.1.0", None)

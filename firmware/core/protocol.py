@@ -41,6 +41,7 @@ MAX_LIBRARY = 65536
 LOG_PAGE_MAX = 32
 FLASH_LIBRARY = "druglib.lib"  # installed by DLCOMMIT, in the device form (druglib.py)
 FLASH_LIBRARY_TMP = "druglib.lib.tmp"  # a library being received
+FLASH_LIBRARY_TAG = "druglib.tag"  # its tag for this unit (hex), checked at every boot (libcheck.installed)
 SETTING_KEYS = ("se_type", "reference", "age_group")
 _LIMIT = _f.MAX_LINE - 8  # body budget: " *XXXX" trailer
 
@@ -76,7 +77,7 @@ COMMANDS = {
     "CLOCK": ("clock", _MUT | _MAINT | _LAZY, ("unix",)),
     "DLPUT": ("dlput", _MUT | _MAINT | _LAZY, ("size", "sha256")),
     "DLDATA": ("dldata", _MUT | _MAINT | _LAZY, ("off", "data")),
-    "DLCOMMIT": ("dlcommit", _MUT | _MAINT | _LAZY, ("tag",)),
+    "DLCOMMIT": ("dlcommit", _MUT | _MAINT | _LAZY, ("tag", "downgrade")),
     "DLABORT": ("dlabort", _MAINT | _LAZY, ()),
     "CLEARLOG": ("clearlog", _MUT | _MAINT | _LAZY, ("confirm",)),
     "REPL": ("repl", _MAINT | _LAZY, ()),
@@ -524,6 +525,7 @@ class Link:
         return _f.kv((("proto", PROTOCOL_VERSION), ("unit", self.unit.config["unit_id"]),
                       ("fw", FIRMWARE_VERSION), ("druglib", lib.version or "none"),
                       ("druglib_sha256", lib.sha256 or "none"), ("druglib_ok", 1 if lib.verified else 0),
+                      ("druglib_refused", 1 if self.unit.library_refused else 0),
                       ("maxline", _f.MAX_LINE), ("key", 0 if self.key is None else 1),
                       ("repl", 0 if self.repl is None else 1))
                      + _health_pairs(self.unit))
