@@ -518,3 +518,84 @@ def test_version_order_for_downgrades():
     assert not libcheck.is_downgrade("0.10.0", "0.9.9") and not libcheck.is_downgrade("0.1.1", "0.1.1")
     assert libcheck.is_downgrade("nonsense", "0.1.1")  # not comparable: must be asked for
     assert not libcheck.is_downgrade("0.1.0", None)
+
+
+# ---------------------------------------------------------------- idempotency (item 3)
+
+def _crc_twin(body):
+    """A different request with the same id whose CRC-16 over the request (after the id)
+    equals body's: two free printable characters in a note make any CRC reachable."""
+    from firmware.core import frames as F
+
+    rid = body.split(" ", 1)[0]
+    want = F.crc16(body, len(rid))
+    base = rid + ' NOTE text="x'
+    for a in range(0x21, 0x7F):
+        for b in range(0x21, 0x7F):
+            for c in range(0x21, 0x7F):
+                if chr(a) in '"\\' or chr(b) in '"\\' or chr(c) in '"\\':
+                    continue
+                cand = base + chr(a) + chr(b) + chr(c) + '"'
+                if F.crc16(cand, len(rid)) == want:
+                    return cand
+    raise AssertionError("no twin found")
+
+
+def test_a_different_request_with_a_colliding_crc_is_refused_not_swallowed():
+    h = Harness(weight_kg=70)
+    h.ok("ONSET")
+    first = 'd1 DOSE lorazepam iv dose="4 mg"'
+    twin = _crc_twin(first)
+    assert frames.crc16(twin, 2) == frames.crc16(first, 2) and twin != first
+    replies, _ = h.exchange(first)
+    assert replies[0].startswith("d1 OK")
+    n = len(h.unit.events)
+    replies, _ = h.exchange(twin)
+    assert len(replies) == 1 and replies[0].startswith("d1 ERR DUPID"), replies
+    assert len(h.unit.events) == n
+
+
+def test_ids_are_remembered_beyond_sixteen_requests():
+    h = Harness(weight_kg=70)
+    h.ok("ONSET")
+    first = 'keep DOSE lorazepam iv dose="4 mg"'
+    reply, _ = h.exchange(first)
+    for i in range(protocol.IDEM_SLOTS - 2):
+        h.ok('NOTE text="n%d"' % i)
+    doses = [e for e in h.unit.events if e["type"] == "dose"]
+    again, _ = h.exchange(first)  # its full reply is no longer held: the record it made is named
+    assert len(again) == 1 and again[0].startswith("keep OK"), again
+    data = json.loads(frames.parse_reply(again[0])[3])
+    assert data["retry"] is True and h.unit.events[data["seq"]] is doses[0]
+    assert json.loads(frames.parse_reply(reply[0])[3])["seq"] == data["seq"]
+    assert [e for e in h.unit.events if e["type"] == "dose"] == doses and len(doses) == 1
+    assert h.err('NOTE text="x"', rid="keep").startswith("DUPID")
+
+
+def test_a_dose_retried_after_a_restart_is_logged_once(tmp_path):
+    flash = str(tmp_path / "flash")
+    body = 'r9 DOSE lorazepam iv dose="4 mg"'
+    for boot in (1, 2, 3):  # the reply is lost, the unit restarts, the host resends: twice
+        h = Harness(flash_dir=flash, weight_kg=70 if boot == 1 else None)
+        if boot == 1:
+            h.ok("ONSET")
+        replies, _ = h.exchange(body)
+        assert len(replies) == 1 and replies[0].startswith("r9 OK"), (boot, replies)
+        doses = [e for e in h.unit.events if e["type"] == "dose"]
+        assert len(doses) == 1, (boot, doses)
+        if boot > 1:
+            data = json.loads(frames.parse_reply(replies[0])[3])
+            assert data["retry"] is True and h.unit.events[data["seq"]] is doses[0]
+        # a different request under the same id is still refused after the restart
+        assert h.err('NOTE text="other"', rid="r9").startswith("DUPID")
+        h.emu.close()
+
+
+def test_the_logged_record_carries_the_request_id():
+    h = Harness(weight_kg=70)
+    h.ok("ONSET", rid="on-1")
+    ev = [e for e in h.unit.events if e["type"] == "onset"][0]
+    assert ev["req"].startswith("on-1:") and len(ev["req"]) == len("on-1:") + 32
+    assert events.validate(ev) is ev
+    with pytest.raises(ValueError):
+        events.validate(dict(ev, req=""))

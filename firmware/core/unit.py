@@ -81,6 +81,7 @@ class Unit:
         self.library_refused = None  # why the installed library was refused at boot (see refuse_installed)
         self.listeners = []  # callables(event): protocol event lines, emulator log
         self.link = None  # protocol.Link, when the serial link is attached
+        self.req = None  # set by the link while a request runs: written into the events it logs
         self.health = _health.Monitor()  # callable(unit) -> None or reason; gates the watchdog
         self.weight_g = None
         stored = store.load() if store is not None else []
@@ -164,6 +165,8 @@ class Unit:
         return self.engine.now()
 
     def _log(self, ev):
+        if self.req is not None:
+            ev["req"] = self.req  # the link request that logged it (idempotency across a reboot)
         return self.engine.append(ev)
 
     # ------------------------------------------------------------ actions
