@@ -111,6 +111,10 @@ class EmulatedBoard(FlashStorage, _hal.Hal):
     def uart_write(self, data):
         self.uart.write(data)
 
+    def link_id(self):
+        f = getattr(self.uart, "link_id", None)
+        return f() if f is not None else 0
+
     # EEG
     def attach_eeg(self, source, fs):
         """source(t_s) returns the samples (µV) from the last call up to t_s."""

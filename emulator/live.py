@@ -43,6 +43,16 @@ class PipeUart:
         self._tx = bytearray()
         self._cond = threading.Condition()
         self._wake = threading.Event()
+        self.conn = 0  # bumped when a host opens or closes the port
+
+    def link_id(self):
+        return self.conn
+
+    def host_connect(self):
+        self.conn += 1
+        self._wake.set()
+
+    host_disconnect = host_connect
 
     # unit side
     def readinto(self, buf):
@@ -101,7 +111,9 @@ class PtyWaitUart(PtyUart):
 
 
 class TcpUart:
-    """A TCP server on 127.0.0.1 for pyserial's socket:// (one client at a time)."""
+    """A TCP server on 127.0.0.1 for pyserial's socket:// (one client at a time: a
+    new client replaces the old one).  Every accept and every disconnect is a
+    connection change (link_id), which ends a maintenance session."""
 
     def __init__(self, port=0):
         self.server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -111,6 +123,11 @@ class TcpUart:
         self.server.setblocking(False)
         self.port = self.server.getsockname()[1]
         self.client = None
+        self.conn = 0
+
+    def link_id(self):
+        self._accept()
+        return self.conn
 
     def _accept(self):
         try:
@@ -121,6 +138,7 @@ class TcpUart:
             self.client.close()
         c.setblocking(False)
         self.client = c
+        self.conn += 1
 
     def readinto(self, buf):
         self._accept()
@@ -135,6 +153,7 @@ class TcpUart:
         if not data:  # peer closed
             self.client.close()
             self.client = None
+            self.conn += 1
             return 0
         buf[: len(data)] = data
         return len(data)
@@ -179,13 +198,12 @@ def read_key(flash):
     return key if len(key) >= 16 else None
 
 
-def flash_library(flash):
-    """The drug library installed on the flash (by DLCOMMIT), if it verifies."""
-    if flash.size(_protocol.FLASH_LIBRARY) < 0:
-        return None
-    # the board's path: verified by hashing the stored file, then read from it per drug
-    lib = _druglib.open_device(flash.open, _protocol.FLASH_LIBRARY)
-    return lib if lib.verified else None
+def flash_library(flash, key):
+    """(the drug library installed on the flash, refusal reason): as a board checks
+    it at every boot, by its seal and this unit's tag (libcheck.installed)."""
+    from firmware.core import libcheck
+
+    return libcheck.installed(flash.open, flash.size, _protocol.FLASH_LIBRARY, _protocol.FLASH_LIBRARY_TAG, key)
 
 
 class LiveUnit:
@@ -207,11 +225,13 @@ class LiveUnit:
         else:
             raise ValueError("uart must be pipe, pty or tcp, got %r" % (uart,))
         board.uart = self.uart
-        lib = flash_library(board.flash)
-        if lib is not None:
-            self.emu.unit.library = lib
         if key is None:
             key = read_key(board.flash)
+        lib, refused = flash_library(board.flash, key)
+        if lib is not None:
+            self.emu.unit.library = lib
+        elif refused:
+            self.emu.unit.refuse_installed(refused)
         self.repl = None
         if repl:
             from emulator.repl import MaintenanceRepl

@@ -4,9 +4,56 @@ With PtyUart the host tools connect to ``slave_path`` exactly as to a board's
 serial port (pyserial opens it like any tty).
 """
 import collections
+import ctypes
 import errno
 import os
+import struct
 import tty
+
+_IN_OPEN = 0x20
+_IN_CLOSE_WRITE = 0x08
+_IN_CLOSE_NOWRITE = 0x10
+
+
+class _OpenWatch:
+    """Counts the opens and closes of a device file (Linux inotify): each one is a
+    connection change of the emulated link.  Elsewhere it counts nothing."""
+
+    def __init__(self, path):
+        self.count = 0
+        self.fd = -1
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            fd = libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
+            if fd < 0:
+                return
+            if libc.inotify_add_watch(fd, os.fsencode(path), _IN_OPEN | _IN_CLOSE_WRITE | _IN_CLOSE_NOWRITE) < 0:
+                os.close(fd)
+                return
+            self.fd = fd
+        except (OSError, AttributeError):
+            self.fd = -1
+
+    def poll(self):
+        while self.fd >= 0:
+            try:
+                data = os.read(self.fd, 4096)
+            except (BlockingIOError, OSError):
+                break
+            if not data:
+                break
+            i = 0
+            while i + 16 <= len(data):  # struct inotify_event: wd, mask, cookie, len, name[len]
+                _, mask, _, n = struct.unpack_from("iIII", data, i)
+                if mask & (_IN_OPEN | _IN_CLOSE_WRITE | _IN_CLOSE_NOWRITE):
+                    self.count += 1
+                i += 16 + n
+        return self.count
+
+    def close(self):
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
 
 
 class PtyUart:
@@ -16,6 +63,10 @@ class PtyUart:
         self.slave_path = os.ttyname(slave)
         self._slave = slave  # kept open so the pty survives between host connections
         os.set_blocking(self.master, False)
+        self._opens = _OpenWatch(self.slave_path)  # a host opening or closing the port
+
+    def link_id(self):
+        return self._opens.poll()
 
     def readinto(self, buf):
         try:
@@ -39,6 +90,7 @@ class PtyUart:
             view = view[n:]
 
     def close(self):
+        self._opens.close()
         for fd in (self.master, self._slave):
             try:
                 os.close(fd)
@@ -52,6 +104,14 @@ class MemoryUart:
     def __init__(self):
         self.rx = collections.deque()
         self.tx = bytearray()
+        self.conn = 0
+
+    def reconnect(self):
+        """A host closed the port and another opened it (tests)."""
+        self.conn += 1
+
+    def link_id(self):
+        return self.conn
 
     def host_write(self, data):
         self.rx.extend(data)

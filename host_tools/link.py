@@ -265,7 +265,7 @@ class Client:
     def logout(self):
         return self.request("LOGOUT")
 
-    def push_druglib(self, data, key):
+    def push_druglib(self, data, key, downgrade=False):
         """Upload and install a drug library (needs a session: login first)."""
         if isinstance(data, str):
             data = data.encode("utf-8")
@@ -277,6 +277,8 @@ class Client:
             self.request("DLDATA", off=off, data=binascii.b2a_base64(part, newline=False).decode())
             off += len(part)
         tag = _auth.hexlify(_auth.druglib_tag(key, data))
+        if downgrade:
+            return parse_kv(self.request("DLCOMMIT", tag=tag, downgrade=1))
         return parse_kv(self.request("DLCOMMIT", tag=tag))
 
 

@@ -88,12 +88,15 @@ class Serial(SerialBase):
         if self._port is None:
             raise SerialException("Port must be configured before it can be used.")
         self.live, self._owned = get_unit(self._port)
+        self.live.uart.host_connect()  # a new connection: a maintenance session does not carry over
         self.is_open = True
         self.reset_input_buffer()
 
     def close(self):
         if self.is_open:
             self.is_open = False
+            if self.live is not None:
+                self.live.uart.host_disconnect()
             if self._owned and self.live is not None:
                 self.live.stop()
         super().close()

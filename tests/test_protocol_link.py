@@ -97,7 +97,7 @@ def test_retried_request_is_answered_from_cache_and_logged_once():
     assert len([e for e in h.unit.events if e["type"] == "dose"]) == n == 1
     assert h.link.stats["retries"] == 3
     # the same id with a different request is refused, not executed
-    assert h.err('DOSE lorazepam iv dose="2 mg"', rid="r-17").startswith("IDREUSE")
+    assert h.err('DOSE lorazepam iv dose="2 mg"', rid="r-17").startswith("DUPID")
     assert len([e for e in h.unit.events if e["type"] == "dose"]) == 1
 
 

@@ -14,7 +14,7 @@ import os
 import pytest
 
 from emulator.board import EmulatedUnit
-from firmware.core import auth, druglib, events, protocol
+from firmware.core import auth, druglib, events, frames, protocol
 from protocol_harness import Harness
 
 MAINT = ["CLOCK unix=1790000000", "DLPUT size=10 sha256=" + "0" * 64, "DLDATA off=0 data=AAAA", "DLCOMMIT tag=00",
@@ -232,3 +232,370 @@ def test_maint_event_is_a_valid_recorded_only_event():
     assert events.validate(ev) is ev
     with pytest.raises(ValueError):
         events.validate({"type": "maint", "t": 5, "action": "format_disk"})
+
+
+# ---------------------------------------------------------------- red-team findings: the maintenance session
+# Each test below replays an attack of the independent red team against the maintenance port
+# (security issue, items 1-6); ATTACKS counts the distinct attacks the suite runs.
+
+from emulator.live import DEV_KEY, LiveUnit  # noqa: E402
+from emulator.repl import MaintenanceRepl  # noqa: E402
+from host_tools import link as _link  # noqa: E402
+
+KG = 70  # the patient of the attack: 70 kg, lorazepam 0.1 mg/kg max 4 mg (AES 2016, clinical.md)
+OVERDOSE = '28 mg'  # 7x the 4 mg single-dose maximum
+
+
+def _attack_library():
+    """A sealed library with lorazepam raised to 0.4 mg/kg, max 28 mg: what the red team wrote."""
+    doc = json.loads(open(druglib.default_path(), encoding="utf-8").read())
+    for ref in ("aes", "ncs"):
+        d = doc["drugs"]["lorazepam"]["routes"]["iv"]["dose"]["by_reference"][ref]
+        d["ug_per_kg"] = 400
+        d["max_ug"] = 28000
+    doc["version"] = "9.0.0-attack"
+    doc["sha256"] = druglib.compute_hash(doc)
+    return druglib.device_bytes(doc)
+
+
+def test_the_attack_library_would_approve_the_overdose():
+    # the attack is real: sealed and well formed, and under it 28 mg at 70 kg is "adequate"
+    lib = druglib.loads(_attack_library())
+    assert lib.verified, lib.reason
+    emu = EmulatedUnit(weight_kg=KG)
+    emu.unit.library = lib
+    v = emu.unit.check("lorazepam", "iv", dose=OVERDOSE)
+    assert v["verdict"] == "adequate", v
+    emu.unit.library = druglib.get()
+    assert emu.unit.check("lorazepam", "iv", dose=OVERDOSE)["verdict"] == "hard"
+
+
+def _maint_actions(live):
+    return [(e["action"], e.get("detail", "")) for e in live.unit.events if e["type"] == "maint"]
+
+
+@pytest.mark.parametrize("uart", ["pty", "tcp"])
+def test_hijack_chain_a_closed_connection_leaves_no_session(tmp_path, uart):
+    """The whole chain on an emulated unit, rebooted twice: a maintainer logs in and closes
+    the port without LOGOUT; the next process to open it gets no session, so no REPL, no
+    library push; after each reboot the unit runs its own library and refuses 28 mg."""
+    flash = str(tmp_path / "flash")
+    live = LiveUnit(uart=uart, flash_dir=flash, weight_kg=KG).start()
+    try:
+        with _link.open_link(live.port) as c:
+            c.login(DEV_KEY)
+            assert "session" not in c.hello()
+        # the port is closed without LOGOUT; the attacker opens it next
+        with _link.open_link(live.port) as c:
+            hello = c.hello()
+            assert "session" not in hello  # session state is shown to no one
+            assert "session" not in c.status()
+            for word, kw in (("REPL", {}), ("DLPUT", {"size": 10, "sha256": "0" * 64}), ("CLOCK", {"unix": 1790000000})):
+                with pytest.raises(_link.RemoteError) as e:
+                    c.request(word, **kw)
+                assert e.value.code == "AUTH", (word, e.value)
+        assert not live.link.repl_active
+        acts = _maint_actions(live)
+        assert [a for a, _ in acts] == ["login", "logout"], acts
+        assert "connection" in acts[1][1]
+    finally:
+        live.stop()
+    for boot in (2, 3):  # reboot, twice: the record and the library in use as they were
+        live = LiveUnit(uart=uart, flash_dir=flash).start()
+        try:
+            with _link.open_link(live.port) as c:
+                hello = c.hello()
+                assert hello["druglib_ok"] == "1" and hello["druglib"] == druglib.get().version, (boot, hello)
+                with pytest.raises(_link.RemoteError) as e:
+                    c.dose("lorazepam", "iv", dose=OVERDOSE)
+                assert e.value.code == "HARD", (boot, e.value)
+            assert not [e for e in live.unit.events if e["type"] == "dose"]
+        finally:
+            live.stop()
+
+
+def test_a_second_tcp_client_ends_the_session():
+    import socket
+
+    live = LiveUnit(uart="tcp").start()
+    try:
+        with _link.open_link(live.port) as c:
+            c.login(DEV_KEY)
+            assert c.request("CLOCK", unix=1790000000).startswith("unix=")
+            with _link.open_link(live.port) as intruder:  # connects while the maintainer is on
+                with pytest.raises(_link.RemoteError) as e:
+                    intruder.request("REPL")
+                assert e.value.code == "AUTH"
+            # the maintainer's connection was replaced: it is closed by the unit
+            with pytest.raises((_link.LinkError, OSError, socket.error)):
+                c.retries = 0
+                c.timeout = 0.5
+                c.request("CLOCK", unix=1790000000)
+        assert [a for a, _ in _maint_actions(live)] == ["login", "clock", "logout"]
+    finally:
+        live.stop()
+
+
+def test_named_emulated_unit_reopened_has_no_session():
+    from host_tools import protocol_emu
+
+    try:
+        with _link.open_link("emu://hijack-test") as c:
+            c.login(DEV_KEY)
+        with _link.open_link("emu://hijack-test") as c:
+            with pytest.raises(_link.RemoteError) as e:
+                c.request("REPL")
+            assert e.value.code == "AUTH"
+    finally:
+        protocol_emu.shutdown("hijack-test")
+
+
+def test_a_connection_change_ends_session_challenge_and_transfer(tmp_path):
+    h = Harness(flash_dir=str(tmp_path))
+    h.login()
+    h.ok("DLPUT size=6 sha256=" + "0" * 64)
+    assert os.path.exists(tmp_path / protocol.FLASH_LIBRARY_TMP)
+    h.uart.reconnect()
+    assert h.err("CLOCK unix=1790000000").startswith("AUTH")
+    assert maint_events(h, "logout")[-1]["detail"] == "connection closed or changed"
+    assert not os.path.exists(tmp_path / protocol.FLASH_LIBRARY_TMP)
+    # a challenge issued before the change cannot be answered after it
+    data = dict(t.split("=", 1) for t in h.ok("CHALLENGE").split())
+    h.uart.reconnect()
+    mac = auth.hexlify(auth.login_mac(h.key, data["unit"], data["nonce"]))
+    assert "no challenge" in h.err("LOGIN mac=" + mac)
+    # a new login does not resurrect the old transfer
+    h.login()
+    assert h.err("DLDATA off=0 data=AAAA").startswith("STATE")
+    # a half line from the old connection is not glued to the new one's
+    h.send(b"t99 CLO")
+    h.uart.reconnect()
+    replies, _ = h.exchange("t100 PING")
+    assert len(replies) == 1 and replies[0].startswith("t100 OK")
+
+
+def test_repl_needs_a_login_within_the_last_minute(tmp_path):
+    h = Harness(repl=MaintenanceRepl(str(tmp_path)))
+    h.login()
+    h.advance_s(auth.REPL_LOGIN_S + 5)
+    h.ok("CLOCK unix=1790000000")  # the session itself is still open ...
+    assert h.err("REPL").startswith("AUTH")  # ... but too old for the REPL
+    assert not h.link.repl_active
+    h.login()
+    h.send(frames.seal("r1 REPL"))
+    assert b"\n" + frames.seal("r1 OK repl") in h.uart.host_read()
+    assert h.link.repl_active
+
+
+def test_service_mode_login_belongs_to_its_connection():
+    from emulator.board import EmulatedBoard
+    from firmware.core import service
+
+    board = EmulatedBoard()
+    svc = service.Service(board, "flash full", key=DEV_KEY)
+
+    def ask(body):
+        board.uart.host_write(frames.seal(body))
+        svc.poll()
+        out = board.uart.host_read().split(b"\n")[0]
+        return frames.unseal(out, len(out))
+
+    nonce = dict(t.split("=", 1) for t in ask("1 CHALLENGE").split(" ", 2)[2].split())
+    mac = auth.hexlify(auth.login_mac(DEV_KEY, nonce["unit"], nonce["nonce"]))
+    assert ask("2 LOGIN mac=" + mac).startswith("2 OK session")
+    board.uart.reconnect()  # the maintainer's port closed; someone else opened it
+    assert ask("3 REPL").startswith("3 ERR AUTH")
+    assert not svc.repl_requested
+
+
+# ---------------------------------------------------------------- the installed library at every boot (item 2)
+
+def _boot(flash, key=DEV_KEY):
+    return LiveUnit(uart="pty", flash_dir=flash, key=key, weight_kg=None).start()
+
+
+def _write_flash(flash, name, data):
+    os.makedirs(flash, exist_ok=True)
+    with open(os.path.join(flash, name), "wb") as f:
+        f.write(data)
+
+
+def _assert_refused_at_boot(live, boots_logged):
+    with _link.open_link(live.port) as c:
+        hello = c.hello()
+        assert hello["druglib"] == druglib.get().version and hello["druglib_ok"] == "1", hello
+        assert hello["druglib_refused"] == "1"
+        st = c.status()
+        assert "refused" in st["library_refused"]
+        c.request("WEIGHT", value="70 kg")
+        with pytest.raises(_link.RemoteError) as e:
+            c.dose("lorazepam", "iv", dose=OVERDOSE)
+        assert e.value.code == "HARD"
+    refusals = [e for e in live.unit.events if e["type"] == "maint" and e["action"] == "druglib_refused"]
+    assert len(refusals) == boots_logged, refusals
+    assert "built-in" in refusals[-1]["detail"]
+    assert "LIB REFUSED" in live.emu.screen_text()
+
+
+def test_a_sealed_untagged_library_written_to_flash_is_refused_at_every_boot(tmp_path):
+    # whatever wrote it (a REPL, a flash programmer): sealed and well formed, but no tag
+    flash = str(tmp_path / "flash")
+    _write_flash(flash, protocol.FLASH_LIBRARY, _attack_library())
+    for boot in (1, 2):
+        live = _boot(flash)
+        try:
+            _assert_refused_at_boot(live, boot)
+        finally:
+            live.stop()
+
+
+def test_a_library_tagged_with_another_key_or_swapped_after_install_is_refused(tmp_path):
+    flash = str(tmp_path / "flash")
+    data = _attack_library()
+    _write_flash(flash, protocol.FLASH_LIBRARY, data)
+    _write_flash(flash, protocol.FLASH_LIBRARY_TAG, auth.hexlify(auth.druglib_tag(b"\x07" * 32, data)).encode())
+    live = _boot(flash)
+    try:
+        _assert_refused_at_boot(live, 1)
+        # a properly installed library (DLCOMMIT with this unit's tag) ...
+        good = _library_variant("9.9.9-test")
+        with _link.open_link(live.port) as c:
+            c.login(DEV_KEY)
+            assert c.push_druglib(good, DEV_KEY)["version"] == "9.9.9-test"
+    finally:
+        live.stop()
+    live = _boot(flash)  # ... is the one in use after a reboot, and nothing is refused
+    try:
+        with _link.open_link(live.port) as c:
+            hello = c.hello()
+        assert hello["druglib"] == "9.9.9-test" and hello["druglib_refused"] == "0"
+    finally:
+        live.stop()
+    # the file swapped behind the unit's back, the good tag left beside it
+    _write_flash(flash, protocol.FLASH_LIBRARY, data)
+    live = _boot(flash)
+    try:
+        _assert_refused_at_boot(live, 2)
+    finally:
+        live.stop()
+
+
+def test_no_key_no_installed_library(tmp_path):
+    flash = str(tmp_path / "flash")
+    data = _library_variant("9.9.9-test")
+    _write_flash(flash, protocol.FLASH_LIBRARY, data)
+    _write_flash(flash, protocol.FLASH_LIBRARY_TAG, auth.hexlify(auth.druglib_tag(DEV_KEY, data)).encode())
+    live = LiveUnit(uart="pipe", flash_dir=flash, key=None)  # reads flash/unit.key: none there
+    assert live.unit.library.version == druglib.get().version
+    assert "no key" in live.unit.library_refused
+
+
+def test_a_downgrade_needs_to_be_asked_for(tmp_path):
+    h = Harness(flash_dir=str(tmp_path))
+    h.login()
+    newer = _library_variant("9.9.9")
+    older = _library_variant("9.9.8")
+    assert _push(h, newer, auth.hexlify(auth.druglib_tag(h.key, newer)))[0] == "OK"
+    st, msg = _push(h, older, auth.hexlify(auth.druglib_tag(h.key, older)))
+    assert st == "ERR" and msg.startswith("REFUSED") and "downgrade" in msg
+    assert h.unit.library.version == "9.9.9"
+    assert "not newer" in maint_events(h, "druglib_refused")[-1]["detail"]
+    r = h.ok("DLPUT size=%d sha256=%s" % (len(older), auth.hexlify(auth.sha256(older))))
+    import binascii
+
+    chunk = int(r.split("=")[1])
+    for off in range(0, len(older), chunk):
+        h.ok("DLDATA off=%d data=%s" % (off, binascii.b2a_base64(older[off:off + chunk], newline=False).decode()))
+    assert h.ok("DLCOMMIT tag=%s downgrade=1" % auth.hexlify(auth.druglib_tag(h.key, older))).startswith("version=9.9.8")
+    assert h.unit.library.version == "9.9.8"
+    assert "downgrade, asked for" in maint_events(h, "druglib")[-1]["detail"]
+
+
+def test_version_order_for_downgrades():
+    from firmware.core import libcheck
+
+    assert libcheck.is_downgrade("0.1.0", "0.1.1") and libcheck.is_downgrade("0.9.9", "0.10.0")
+    assert not libcheck.is_downgrade("0.10.0", "0.9.9") and not libcheck.is_downgrade("0.1.1", "0.1.1")
+    assert libcheck.is_downgrade("nonsense", "0.1.1")  # not comparable: must be asked for
+    assert not libcheck.is_downgrade("0.1.0", None)
+
+
+# ---------------------------------------------------------------- idempotency (item 3)
+
+def _crc_twin(body):
+    """A different request with the same id whose CRC-16 over the request (after the id)
+    equals body's: two free printable characters in a note make any CRC reachable."""
+    from firmware.core import frames as F
+
+    rid = body.split(" ", 1)[0]
+    want = F.crc16(body, len(rid))
+    base = rid + ' NOTE text="x'
+    for a in range(0x21, 0x7F):
+        for b in range(0x21, 0x7F):
+            for c in range(0x21, 0x7F):
+                if chr(a) in '"\\' or chr(b) in '"\\' or chr(c) in '"\\':
+                    continue
+                cand = base + chr(a) + chr(b) + chr(c) + '"'
+                if F.crc16(cand, len(rid)) == want:
+                    return cand
+    raise AssertionError("no twin found")
+
+
+def test_a_different_request_with_a_colliding_crc_is_refused_not_swallowed():
+    h = Harness(weight_kg=70)
+    h.ok("ONSET")
+    first = 'd1 DOSE lorazepam iv dose="4 mg"'
+    twin = _crc_twin(first)
+    assert frames.crc16(twin, 2) == frames.crc16(first, 2) and twin != first
+    replies, _ = h.exchange(first)
+    assert replies[0].startswith("d1 OK")
+    n = len(h.unit.events)
+    replies, _ = h.exchange(twin)
+    assert len(replies) == 1 and replies[0].startswith("d1 ERR DUPID"), replies
+    assert len(h.unit.events) == n
+
+
+def test_ids_are_remembered_beyond_sixteen_requests():
+    h = Harness(weight_kg=70)
+    h.ok("ONSET")
+    first = 'keep DOSE lorazepam iv dose="4 mg"'
+    reply, _ = h.exchange(first)
+    for i in range(protocol.IDEM_SLOTS - 2):
+        h.ok('NOTE text="n%d"' % i)
+    doses = [e for e in h.unit.events if e["type"] == "dose"]
+    again, _ = h.exchange(first)  # its full reply is no longer held: the record it made is named
+    assert len(again) == 1 and again[0].startswith("keep OK"), again
+    data = json.loads(frames.parse_reply(again[0])[3])
+    assert data["retry"] is True and h.unit.events[data["seq"]] is doses[0]
+    assert json.loads(frames.parse_reply(reply[0])[3])["seq"] == data["seq"]
+    assert [e for e in h.unit.events if e["type"] == "dose"] == doses and len(doses) == 1
+    assert h.err('NOTE text="x"', rid="keep").startswith("DUPID")
+
+
+def test_a_dose_retried_after_a_restart_is_logged_once(tmp_path):
+    flash = str(tmp_path / "flash")
+    body = 'r9 DOSE lorazepam iv dose="4 mg"'
+    for boot in (1, 2, 3):  # the reply is lost, the unit restarts, the host resends: twice
+        h = Harness(flash_dir=flash, weight_kg=70 if boot == 1 else None)
+        if boot == 1:
+            h.ok("ONSET")
+        replies, _ = h.exchange(body)
+        assert len(replies) == 1 and replies[0].startswith("r9 OK"), (boot, replies)
+        doses = [e for e in h.unit.events if e["type"] == "dose"]
+        assert len(doses) == 1, (boot, doses)
+        if boot > 1:
+            data = json.loads(frames.parse_reply(replies[0])[3])
+            assert data["retry"] is True and h.unit.events[data["seq"]] is doses[0]
+        # a different request under the same id is still refused after the restart
+        assert h.err('NOTE text="other"', rid="r9").startswith("DUPID")
+        h.emu.close()
+
+
+def test_the_logged_record_carries_the_request_id():
+    h = Harness(weight_kg=70)
+    h.ok("ONSET", rid="on-1")
+    ev = [e for e in h.unit.events if e["type"] == "onset"][0]
+    assert ev["req"].startswith("on-1:") and len(ev["req"]) == len("on-1:") + 32
+    assert events.validate(ev) is ev
+    with pytest.raises(ValueError):
+        events.validate(dict(ev, req=""))

@@ -10,7 +10,9 @@
 # capped at LOCKOUT_MAX_S).  Every login attempt is logged as a `maint`
 # event; at power-up the failure count and lock-out are rebuilt from those
 # events, so a power cycle does not reset them.  A session ends on LOGOUT, on
-# SESSION_IDLE_S without a maintenance request, or on reboot.
+# SESSION_IDLE_S without a maintenance request, when the link's connection
+# changes (protocol.py: the port closed or reopened, a second client), or on
+# reboot.  The REPL hand-over needs a login no older than REPL_LOGIN_S.
 #
 # Drug library updates carry their own tag: HMAC-SHA256(key,
 # "statim-druglib:" + sha256_hex(library bytes)), checked before anything is
@@ -29,6 +31,7 @@ LOCKOUT_BASE_S = 60
 LOCKOUT_MAX_S = 3600
 NONCE_TTL_S = 60
 SESSION_IDLE_S = 600
+REPL_LOGIN_S = 60  # REPL hand-over: a login in this connection at most this long ago
 NONCE_BYTES = 16
 LOGIN_LABEL = "statim-login:"
 DRUGLIB_LABEL = "statim-druglib:"
@@ -146,6 +149,7 @@ class Auth:
         self.nonce_t = 0
         self.session = False
         self.session_t = 0
+        self.login_t = 0
         self.failures = 0
         self.last_fail_t = 0
         self.refused = 0  # attempts refused while locked out (counted, logged once)
@@ -223,7 +227,7 @@ class Auth:
                 why, self.failures, MAX_FAILURES))
         self.failures = 0
         self.session = True
-        self.session_t = self.now()
+        self.session_t = self.login_t = self.now()
         extra = ""
         if self.refused:
             extra = " (%d attempts refused while locked)" % self.refused
@@ -244,6 +248,15 @@ class Auth:
             return False
         self.session_t = self.now()
         return True
+
+    def fresh(self, within_s):
+        """A session opened by a login at most within_s seconds ago."""
+        return self.authorized() and self.now() - self.login_t <= within_s
+
+    def end(self, why):
+        """The connection that logged in is gone: no session, no pending challenge."""
+        self.nonce = None
+        self.logout(why)
 
     def check_druglib_tag(self, data, tag_hex):
         return self.check_druglib_tag_sha(hexlify(sha256(data)), tag_hex)

@@ -19,10 +19,10 @@
 # only when it is used, and the last one is cached.  The index is built from
 # the same bytes the hash covers, and it is used only if the hash matches.
 #
-# The header's tag field is room for a per-unit HMAC (auth.druglib_tag over
-# the file with the field unset, which is what DLCOMMIT's tag covers); it is
-# unset ('-' * 64) in every file written today, and anything else there is
-# refused until a unit can check it.
+# The header's tag field is unset ('-' * 64) in every file, and anything else
+# there is refused.  A library installed on a unit (DLCOMMIT) carries its
+# per-unit tag, auth.druglib_tag over the whole file, in a file beside it
+# (druglib.tag); libcheck.installed checks seal and tag at every boot.
 #
 # A library that cannot be read, has the wrong format, a missing version, a
 # seal mismatch or a shape the unit cannot use (libcheck.py; see open_device

@@ -48,6 +48,11 @@ Types and their fields (besides type, t):
              refused, settings, REPL unlocked).  Recorded only: it never
              changes the episode state.
 
+Any event may also carry `req` (str, at most REQ_MAX characters): "<request
+id>:<32 hex digits of the request's SHA-256>", the serial-link request that
+logged it (protocol.py), so that after a reboot a retry of that request is
+recognised and not executed again.  The episode fold ignores it.
+
 `validate(ev)` checks one event on its own and raises ValueError naming the
 problem.  Checks that need the episode so far (order, a stop without a running
 seizure, ...) are in episode.apply, which also runs before anything is stored.
@@ -65,6 +70,7 @@ NOTE_MAX = 200
 MAINT_ACTIONS = ("login", "login_fail", "locked", "logout", "clock", "druglib", "druglib_refused",
                  "settings", "clear_log", "repl")
 NAME_MAX = 32
+REQ_MAX = 50  # "req": "<request id>:<32 hex digits>", the link request that logged the event
 WEIGHT_MIN_G = 300  # smallest preterm neonate; anything below is an entry error
 WEIGHT_MAX_G = 350000
 
@@ -148,8 +154,10 @@ def validate(ev):
         if key not in ev:
             _err(ev, "missing %s" % key)
     for key in ev:
-        if key != "type" and key != "t" and key not in required and key not in optional:
+        if key != "type" and key != "t" and key != "req" and key not in required and key not in optional:
             _err(ev, "unexpected field %r" % (key,))
+    if "req" in ev and ":" not in _str(ev, "req", None, REQ_MAX):
+        _err(ev, "req must be <request id>:<digest>")
     if kind == "onset":
         _str(ev, "se_type", SE_TYPES)
         if "at" in ev:

@@ -95,6 +95,14 @@ class Hal:
     def uart_write(self, data):
         raise NotImplementedError
 
+    def link_id(self):
+        """A small int that changes whenever the host link's connection changes:
+        the port closed or opened (a pty reopened, a TCP client accepted or gone,
+        USB DTR dropped), a second client.  Maintenance sessions belong to one
+        connection (protocol.py ends them on a change).  0: a link that cannot
+        tell (a bare UART)."""
+        return 0
+
     # --- EEG input -------------------------------------------------------
     def eeg_fs(self):
         """EEG sampling rate in Hz (float), or 0 if no EEG is attached."""

@@ -97,6 +97,8 @@ def warnings(unit):
     lib = getattr(unit, "library", None)
     if lib is not None and not lib.verified:
         out.append("drug library not verified: dose checks refused")
+    if getattr(unit, "library_refused", None):
+        out.append("installed drug library refused: built-in in use")
     if eng_clock_unset(unit):
         out.append("clock not set: elapsed times uncertain")
     return out

@@ -15,7 +15,7 @@ from . import clock as _clock
 from . import druglib as _druglib
 from . import events as _events
 from . import frames as _f
-from .protocol import (DL_CHUNK, FLASH_LIBRARY, FLASH_LIBRARY_TMP, MAX_LIBRARY, SETTING_KEYS, LinkError, _args_error, _int_arg,
+from .protocol import (DL_CHUNK, FLASH_LIBRARY, FLASH_LIBRARY_TAG, FLASH_LIBRARY_TMP, MAX_LIBRARY, SETTING_KEYS, LinkError, _args_error, _int_arg,
                        _req, dumps)
 
 
@@ -39,6 +39,16 @@ class Maintenance:
 
     def _log_maint(self, action, detail=None):
         return self.link._log_maint(action, detail)
+
+    def end(self, why):
+        """The connection changed: session, challenge and transfer end."""
+        self.auth.end(why)
+        if self._dl_in is not None:
+            self._dl_in = None
+            try:
+                self.hal.fs_remove(FLASH_LIBRARY_TMP)
+            except OSError:
+                pass
 
     # ------------------------------------------------------------ library read-out (bedside)
     def _cmd_dlget(self, args):
@@ -171,15 +181,38 @@ class Maintenance:
             self._refuse_lib(lib.reason, _f.E_REFUSED)
         if lib.file_sha256 != digest:
             self._refuse_lib("the file on flash differs from the bytes received", _f.E_REFUSED)
-        old = self.unit.library.version
-        self.hal.fs_rename(FLASH_LIBRARY_TMP, FLASH_LIBRARY)  # atomic: the old library until here
+        old = self.unit.library.version if self.unit.library.verified else None
+        from .libcheck import is_downgrade
+
+        down = is_downgrade(lib.version, old)
+        if down and args.get("downgrade") != "1":
+            self._refuse_lib("version %s is not newer than %s in use (a downgrade needs downgrade=1)" % (
+                lib.version, old), _f.E_REFUSED)
+        # the tag goes beside the library: every boot checks both (libcheck.installed).
+        # Library first, then its tag: a power cut between them leaves a pair that
+        # does not match, which the next boot refuses (the built-in library is used)
+        try:
+            f = self.hal.fs_open(FLASH_LIBRARY_TAG + ".tmp", "wb")
+            try:
+                f.write(tag.lower().encode() + b"\n")
+            finally:
+                f.close()
+            self.hal.fs_rename(FLASH_LIBRARY_TMP, FLASH_LIBRARY)  # atomic: the old library until here
+            self.hal.fs_rename(FLASH_LIBRARY_TAG + ".tmp", FLASH_LIBRARY_TAG)
+        except OSError as e:
+            self._refuse_lib("cannot store it on flash (%s)" % e, _f.E_REFUSED)
         lib.rebind(FLASH_LIBRARY)
         self.unit.library = lib
-        self._log_maint("druglib", "installed %s (sha256 %s), was %s" % (lib.version, lib.sha256[:16], old))
+        self.unit.library_refused = None
+        self._log_maint("druglib", "installed %s (sha256 %s), was %s%s" % (
+            lib.version, lib.sha256[:16], old, ": a downgrade, asked for" if down else ""))
         return _f.kv((("version", lib.version), ("sha256", lib.sha256)))
 
     def _refuse_lib(self, why, code):
-        self.hal.fs_remove(FLASH_LIBRARY_TMP)
+        try:
+            self.hal.fs_remove(FLASH_LIBRARY_TMP)
+        except OSError:
+            pass
         self._log_maint("druglib_refused", why)
         raise LinkError(code, "drug library refused: " + why)
 
@@ -198,5 +231,7 @@ class Maintenance:
     def _cmd_repl(self, args):
         if self.link.repl is None:
             raise LinkError(_f.E_UNSUPPORTED, "this unit has no maintenance REPL")
+        if not self.auth.fresh(_auth.REPL_LOGIN_S):
+            raise LinkError(_f.E_AUTH, "REPL needs a login in this connection within the last %d s" % _auth.REPL_LOGIN_S)
         self._log_maint("repl", "REPL unlocked")
         return "repl"

@@ -11,17 +11,24 @@
 # (rate-limited: beyond the budget they are dropped) and are counted in
 # `stats`.  Events the unit logs are sent as unsolicited `! EVT` lines, stage
 # changes as `! STAGE` lines.  Requests that change the record are idempotent
-# by id: the last CACHE ids and their replies are remembered, and a retry gets
-# the first reply again without logging anything.
+# by id AND a SHA-256 digest of the whole request: the last IDEM_SLOTS of them
+# are remembered (with the replies of the last REPLY_SLOTS), a retry gets the
+# first reply again without logging anything, and a different request under a
+# used id is refused (ERR DUPID).  Events a request logs carry "req" (id and
+# digest), so a reboot rebuilds the table from the log (_restore_ids).
 #
 # Maintenance commands (clock, drug library put, settings, log clear, REPL)
-# need a session opened by HMAC-SHA256 challenge-response (auth.py).  Bedside
+# need a session opened by HMAC-SHA256 challenge-response (auth.py), in the
+# same connection: the HAL's link_id() changes when the port is closed or
+# reopened or a second client comes, and that ends the session.  Bedside
 # commands need none.  The maintenance handlers live in maint.py, imported
 # when such a command arrives and let go once nothing is pending (a board's
 # heap).  docs/protocol.md is the contract in prose; frames.py has the grammar.
+import binascii
 import json
 
 from . import clock as _clock
+from . import druglib as _druglib
 from . import episode as _episode
 from . import events as _events
 from . import frames as _f
@@ -30,7 +37,9 @@ from . import heap as _heap
 PROTOCOL_VERSION = 1
 MAX_LINES_PER_POLL = 8
 MAX_BYTES_PER_POLL = 4096  # and at most this many bytes: a flood without newlines is bounded too
-CACHE = 16  # idempotency: request ids remembered with their replies
+IDEM_SLOTS = 32  # idempotency: the last request ids (with a digest of the request) remembered ...
+REPLY_SLOTS = 8  # ... the replies of the newest of them (a reply can be 1 KB: heap)
+DIGEST = 16  # bytes of the request's SHA-256 kept (128 bits)
 PARTIAL_TIMEOUT_MS = 2000  # a line with no newline after this long is dropped
 ERR_BUDGET = 8  # error replies to unparseable frames: burst size ...
 ERR_REFILL_MS = 250  # ... and one more per this many ms
@@ -39,6 +48,7 @@ MAX_LIBRARY = 65536
 LOG_PAGE_MAX = 32
 FLASH_LIBRARY = "druglib.lib"  # installed by DLCOMMIT, in the device form (druglib.py)
 FLASH_LIBRARY_TMP = "druglib.lib.tmp"  # a library being received
+FLASH_LIBRARY_TAG = "druglib.tag"  # its tag for this unit (hex), checked at every boot (libcheck.installed)
 SETTING_KEYS = ("se_type", "reference", "age_group")
 _LIMIT = _f.MAX_LINE - 8  # body budget: " *XXXX" trailer
 
@@ -74,7 +84,7 @@ COMMANDS = {
     "CLOCK": ("clock", _MUT | _MAINT | _LAZY, ("unix",)),
     "DLPUT": ("dlput", _MUT | _MAINT | _LAZY, ("size", "sha256")),
     "DLDATA": ("dldata", _MUT | _MAINT | _LAZY, ("off", "data")),
-    "DLCOMMIT": ("dlcommit", _MUT | _MAINT | _LAZY, ("tag",)),
+    "DLCOMMIT": ("dlcommit", _MUT | _MAINT | _LAZY, ("tag", "downgrade")),
     "DLABORT": ("dlabort", _MAINT | _LAZY, ()),
     "CLEARLOG": ("clearlog", _MUT | _MAINT | _LAZY, ("confirm",)),
     "REPL": ("repl", _MAINT | _LAZY, ()),
@@ -201,12 +211,17 @@ class Link:
         self._last_rx = hal.ticks_ms()
         self._err_tokens = ERR_BUDGET
         self._err_t = self._last_rx
-        self._ids = [None] * CACHE
-        self._sigs = [0] * CACHE
-        self._replies = [b""] * CACHE
+        self._ids = [None] * IDEM_SLOTS
+        self._digs = [b""] * IDEM_SLOTS
+        self._seqs = [-1] * IDEM_SLOTS  # first event the request logged (-1 none, -2 refused)
+        self._replies = [None] * IDEM_SLOTS  # held for the newest REPLY_SLOTS only
         self._cache_i = 0
+        self._first = -1  # while a request runs: the index its first event will get
+        self._restore_ids()
         self.stats = {"lines": 0, "ok": 0, "err": 0, "crc": 0, "frame": 0, "binary": 0, "toolong": 0,
-                      "partial": 0, "control": 0, "retries": 0, "dropped": 0, "events": 0}
+                      "partial": 0, "control": 0, "retries": 0, "dropped": 0, "events": 0, "connections": 0}
+        self._has_lid = hasattr(hal, "link_id")
+        self._conn = hal.link_id() if self._has_lid else 0
         if rand is None:
             rand = getattr(hal, "random_bytes", None) or _rand_default
         self.key = key
@@ -228,9 +243,24 @@ class Link:
         """The authenticator (loads the maintenance module)."""
         return self._maintenance().auth
 
-    def _session(self):
+    def _check_conn(self):
+        """A maintenance session belongs to the connection that logged in: when
+        the HAL says the connection changed (the port closed or reopened, a
+        second client), the session, a pending challenge or transfer and a half
+        line all end before anything from the new connection is read."""
+        c = self.hal.link_id()
+        if c == self._conn:
+            return
+        self._conn = c
+        self.stats["connections"] += 1
+        if self._n:
+            self.stats["partial"] += 1
+        self._n = 0
+        self._over = False
         m = self._maint
-        return m is not None and m.auth.session
+        if m is not None:
+            m.end("connection closed or changed")
+            self._release_maint()
 
     def _release_maint(self):
         """Let the maintenance code leave the heap once nothing is pending."""
@@ -293,12 +323,17 @@ class Link:
         taken = 0
         rx = self._rx
         line = self._line
+        lid = self._has_lid
+        if lid:
+            self._check_conn()
         while handled < MAX_LINES_PER_POLL:
             if self._rx_i >= self._rx_n:
                 if taken >= MAX_BYTES_PER_POLL:
                     break
                 self._rx_i = 0
                 self._rx_n = hal.uart_readinto(rx)
+                if lid:
+                    self._check_conn()  # these bytes may be a new connection's
                 if not self._rx_n:
                     break
                 taken += self._rx_n
@@ -402,13 +437,40 @@ class Link:
     # ------------------------------------------------------------ dispatch
     def _cached(self, rid):
         i = 0
-        while i < CACHE:
+        while i < IDEM_SLOTS:
             if self._ids[i] == rid:
                 return i
             i += 1
         return -1
 
-    def _reply(self, rid, data, code=None, message=None, cache_sig=-1):
+    def _remember(self, rid, dig, seq, frame):
+        k = self._cache_i
+        self._ids[k] = rid
+        self._digs[k] = dig
+        self._seqs[k] = seq
+        self._replies[k] = frame
+        self._replies[(k - REPLY_SLOTS) % IDEM_SLOTS] = None
+        self._cache_i = (k + 1) % IDEM_SLOTS
+
+    def _restore_ids(self):
+        """After a reboot: the requests the log says were done (their events carry
+        "req"), so a retry that arrives now is answered, not executed again."""
+        last = None
+        seq = 0
+        for ev in self.unit.events:
+            req = ev.get("req")
+            if req is not None and req != last:
+                last = req
+                i = req.find(":")
+                try:
+                    dig = binascii.unhexlify(req[i + 1:])
+                except ValueError:
+                    dig = b""
+                if i > 0 and len(dig) == DIGEST:
+                    self._remember(req[:i], dig, seq, None)
+            seq += 1
+
+    def _reply(self, rid, data, code=None, message=None, cache_sig=None):
         if code is None:
             body = rid + " OK" + (" " + data if data else "")
             if len(body) > _LIMIT:
@@ -420,30 +482,47 @@ class Link:
             self.stats["err"] += 1
             body = "%s ERR %s %s" % (rid, code, _clean(message, _LIMIT - len(rid) - len(code) - 6))
         frame = _f.seal(body)
-        if cache_sig >= 0:
-            k = self._cache_i
-            self._ids[k] = rid
-            self._sigs[k] = cache_sig
-            self._replies[k] = frame
-            self._cache_i = (k + 1) % CACHE
+        if cache_sig is not None:
+            self._remember(rid, cache_sig, self._first if code is None else -2, frame)
         self.hal.uart_write(frame)
 
+    def _retry(self, rid, word, k):
+        """The same request again: the first reply, or what the table still knows."""
+        self.stats["retries"] += 1
+        frame = self._replies[k]
+        if frame is not None:
+            self.hal.uart_write(frame)
+            return
+        seq = self._seqs[k]
+        if seq == -2:
+            self._send("%s ERR %s the first request under this id was refused; send it again with a new id" % (
+                rid, _f.E_REFUSED))
+        elif word == "DOSE":
+            self._send('%s OK {"seq":%d,"retry":true}' % (rid, seq))
+        else:
+            self._send("%s OK seq=%d retry=1" % (rid, seq))
+
     def _handle(self, rid, word, args, pos, body):
-        sig = _f.crc16(body, len(rid))
+        h = _druglib._sha256()
+        h.update(body.encode())  # the whole request, id included
+        dig = h.digest()[:DIGEST]
         k = self._cached(rid)
         if k >= 0:
-            if self._sigs[k] == sig:
-                self.stats["retries"] += 1
-                self.hal.uart_write(self._replies[k])
+            if self._digs[k] == dig:
+                self._retry(rid, word, k)
             else:
-                self._reply(rid, None, _f.E_IDREUSE, "id %s was used for a different request; use a new id" % rid)
+                self._reply(rid, None, _f.E_DUPID, "id %s was used for a different request; use a new id" % rid)
             return
         spec = COMMANDS.get(word)
         if spec is None:
             self._reply(rid, None, _f.E_UNKNOWN, "unknown command %s (try HELLO)" % _clean(word, 16))
             return
         name, flags, names = spec
-        cache = sig if flags & _MUT else -1
+        cache = dig if flags & _MUT else None
+        self._first = -1
+        if cache is not None:
+            self._first = len(self.unit.events)
+            self.unit.req = rid + ":" + binascii.hexlify(dig).decode()
         try:
             if len(pos) > len(names):
                 raise _args_error("%s takes at most %d positional arguments" % (word, len(names)))
@@ -474,6 +553,9 @@ class Link:
                 self._reply(rid, None, _f.E_INTERNAL, "%s: %s" % (type(e).__name__, e), cache)
             return
         finally:
+            self.unit.req = None
+            if cache is not None and self._first >= len(self.unit.events):
+                self._first = -1  # nothing logged
             if flags & _LAZY and name != "repl":
                 self._release_maint()
         self._reply(rid, data, None, None, cache)
@@ -500,8 +582,9 @@ class Link:
         return _f.kv((("proto", PROTOCOL_VERSION), ("unit", self.unit.config["unit_id"]),
                       ("fw", FIRMWARE_VERSION), ("druglib", lib.version or "none"),
                       ("druglib_sha256", lib.sha256 or "none"), ("druglib_ok", 1 if lib.verified else 0),
+                      ("druglib_refused", 1 if self.unit.library_refused else 0),
                       ("maxline", _f.MAX_LINE), ("key", 0 if self.key is None else 1),
-                      ("session", 1 if self._session() else 0), ("repl", 0 if self.repl is None else 1))
+                      ("repl", 0 if self.repl is None else 1))
                      + _health_pairs(self.unit))
 
     def _cmd_ping(self, args):
@@ -514,7 +597,6 @@ class Link:
             eeg = dict(eeg)
             del eeg["bsr_trend"]
             s["eeg"] = eeg
-        s["session"] = self._session()
         return _fit(s, _LIMIT - 40, ("eeg", "rules", "due"))
 
     def _cmd_onset(self, args):

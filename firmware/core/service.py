@@ -67,6 +67,20 @@ class Service:
         self._rx = bytearray(64)
         self._line = bytearray(_f.MAX_LINE)
         self._n = 0
+        self._conn = self._link_id()
+
+    def _link_id(self):
+        f = getattr(self.hal, "link_id", None)
+        return f() if f is not None else 0
+
+    def _check_conn(self):
+        # a login belongs to the connection that made it (as on the bedside link)
+        c = self._link_id()
+        if c != self._conn:
+            self._conn = c
+            self._n = 0
+            if self.auth is not None:
+                self.auth.end("connection closed or changed")
 
     def show(self, screen):
         screen.clear("service")
@@ -84,7 +98,9 @@ class Service:
         """Answer what has arrived on the link (never blocks, never raises)."""
         hal = self.hal
         rx = self._rx
+        self._check_conn()
         n = hal.uart_readinto(rx)
+        self._check_conn()
         while n and not self.repl_requested:
             i = 0
             while i < n:
@@ -98,6 +114,7 @@ class Service:
                 elif b < 0x20 and b != 13:
                     self._n = 0  # control bytes cancel a partial line, as on the bedside link
             n = hal.uart_readinto(rx) if not self.repl_requested else 0
+            self._check_conn()
 
     def _end_line(self):
         n = self._n
@@ -129,8 +146,8 @@ class Service:
             mac = args.get("mac") or ""
             return "session ttl=%d" % self._auth().login(mac)
         if word == "REPL":
-            if self.auth is None or not self.auth.authorized():
-                raise _Refusal("AUTH", "REPL is a maintenance command: log in first (CHALLENGE, LOGIN)")
+            if self.auth is None or not self.auth.fresh(60):
+                raise _Refusal("AUTH", "REPL needs a login in this connection within the last 60 s")
             self.repl_requested = True
             return "repl"
         raise _Refusal(E_SERVICE, "%s unavailable: service mode (%s)" % (word, self.reason))

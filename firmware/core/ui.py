@@ -240,7 +240,7 @@ class Ui:
         st = self.unit.state
         i = _alarms.top_active(st)
         if i < 0:
-            s.set(row, "")
+            s.set(row, "LIB REFUSED" if self.unit.library_refused and not st.started else "")
             return
         s.set_parts(row, _ALARM_MARK[st.rules.alarm_priority[i]], _ALARM_NAME[i],
                     "" if _alarms.audible(st, i, t) else " (q)")
@@ -303,6 +303,8 @@ class Ui:
         eeg = self.unit.eeg
         if self.unit.engine.clock.clock_unset:
             s.set(row, "CLOCK NOT SET")
+        elif self.unit.library_refused:
+            s.set(row, "LIB REFUSED")
         elif eeg["attached"]:
             np = self._np
             number_parts(int(eeg["bsr_percent"]), np, 0)

@@ -79,8 +79,10 @@ class Unit:
             self.config.update(config)  # ... an explicit configuration (the emulator's) wins
         self.store = store
         self.library = library if library is not None else _druglib.get()
+        self.library_refused = None  # why the installed library was refused at boot (see refuse_installed)
         self.listeners = []  # callables(event): protocol event lines, emulator log
         self.link = None  # protocol.Link, when the serial link is attached
+        self.req = None  # set by the link while a request runs: written into the events it logs
         self.health = _health.Monitor()  # callable(unit) -> None or reason; gates the watchdog
         self.weight_g = None
         stored = store.load() if store is not None else []
@@ -164,6 +166,8 @@ class Unit:
         return self.engine.now()
 
     def _log(self, ev):
+        if self.req is not None:
+            ev["req"] = self.req  # the link request that logged it (idempotency across a reboot)
         return self.engine.append(ev)
 
     # ------------------------------------------------------------ actions
@@ -329,6 +333,13 @@ class Unit:
                                    self._sink)
         self.engine.append(_events.maint(self.engine.now(), "clear_log", "new log: %d records cleared" % n))
 
+    def refuse_installed(self, reason):
+        """The library installed on flash failed its boot check (seal or this unit's
+        tag): the built-in one is in use; the flag shows on HELLO, STATUS and the
+        panel, and the refusal is logged."""
+        self.library_refused = reason
+        self.engine.append(_events.maint(self.now(), "druglib_refused", reason + "; built-in library in use"))
+
     # ------------------------------------------------------------ queries
     def status(self):
         t = self.now()
@@ -339,6 +350,8 @@ class Unit:
         s["eeg"] = dict(self.eeg)
         s["events"] = len(self.engine.events)
         s["library_version"] = self.library.version
+        if self.library_refused:
+            s["library_refused"] = self.library_refused
         s.update(self.health_figures())
         return s
 

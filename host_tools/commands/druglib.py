@@ -81,7 +81,7 @@ def push(args):
             hello = c.hello()
             c.login(key)
             try:
-                r = c.push_druglib(data, key)
+                r = c.push_druglib(data, key, downgrade=getattr(args, "downgrade", False))
             finally:
                 c.logout()
     except (_link.LinkError, _link.RemoteError) as e:
@@ -153,5 +153,7 @@ def register(sub):
     p.add_argument("--json", action="store_true", help="print as JSON")
     p.add_argument("-o", "--output", help="compact: where to write the device form (default: FILE with .lib)")
     p.add_argument("--key-file", help="push: maintenance key file (hex); default $STATIM_KEY")
+    p.add_argument("--downgrade", action="store_true",
+                   help="push: install a library older than the one in use (refused without it; logged)")
     p.add_argument("--timeout", type=float, default=2.0, help="push: seconds to wait for each reply")
     p.set_defaults(func=run)

@@ -37,6 +37,7 @@ BUTTON_PINS = ((10, _hal.BTN_UP), (11, _hal.BTN_DOWN), (12, _hal.BTN_OK), (13, _
 
 DEBOUNCE_MS = const(40)
 SLOT_MS = const(50)  # buzzer / light sequencer step
+LINK_GAP_MS = const(30000)  # host link: silence after which the next byte is a new connection
 WDT_MS = const(8000)  # rp2040 maximum is about 8.3 s
 BUZZER_HZ = const(2000)
 DATA_DIR = "/data/"
@@ -121,6 +122,8 @@ class PicoHal(_hal.Hal):
         self._poll = select.poll()
         self._poll.register(sys.stdin, select.POLLIN)
         self._one = bytearray(1)
+        self._link = 0  # link_id(): bumped by a new connection (see uart_readinto)
+        self._rx_last = time.ticks_ms()
         self._stdin = sys.stdin.buffer
         self._stdout = sys.stdout.buffer
         try:
@@ -432,7 +435,19 @@ class PicoHal(_hal.Hal):
                 break
             buf[n] = one[0]
             n += 1
+        if n:
+            now = time.ticks_ms()
+            if time.ticks_diff(now, self._rx_last) > LINK_GAP_MS:
+                self._link += 1  # bytes after a long silence: a new connection (see link_id)
+            self._rx_last = now
         return n
+
+    def link_id(self):
+        """The USB CDC connection as the core sees it.  MicroPython's built-in CDC
+        driver does not tell Python when DTR drops (the port is closed), so a
+        first byte after LINK_GAP_MS of silence counts as a new connection: a
+        maintenance session does not outlive a pause that long (docs/security.md)."""
+        return self._link
 
     def uart_write(self, data):
         self._stdout.write(data)

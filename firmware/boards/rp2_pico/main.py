@@ -72,18 +72,15 @@ def write_crashes(hal, n, why):
         pass  # a full flash must not stop the unit from starting
 
 
-def load_library(hal):
-    """A library installed by DLCOMMIT (data/druglib.lib) if it verifies, else the built-in one.
+def load_library(hal, key):
+    """(a library installed by DLCOMMIT (data/druglib.lib) if it verifies by its seal
+    AND this unit's tag, else None: the built-in one; why it was refused, or None).
 
     Verified by hashing the stored file in 512-byte reads and read per drug
     from it afterwards: a few KB of heap, never the whole library."""
-    from core import druglib, protocol
+    from core import libcheck, protocol
 
-    if hal.fs_size(protocol.FLASH_LIBRARY) > 0:
-        lib = druglib.open_device(hal.fs_open, protocol.FLASH_LIBRARY)
-        if lib.verified:
-            return lib
-    return None
+    return libcheck.installed(hal.fs_open, hal.fs_size, protocol.FLASH_LIBRARY, protocol.FLASH_LIBRARY_TAG, key)
 
 
 # What the bedside loop keeps resident, imported one at a time with a
@@ -102,11 +99,16 @@ def start(hal):
     from core import eventlog, heap, protocol, unit as _unit
 
     hal.wdt_feed()
-    u = _unit.Unit(hal, None, eventlog.EventLog(hal), library=load_library(hal))
+    key = hal.read_key()
+    lib, refused = load_library(hal, key)
+    u = _unit.Unit(hal, None, eventlog.EventLog(hal), library=lib)
+    if refused:
+        u.refuse_installed(refused)
     hal.wdt_feed()
-    heap.forget("libcheck")  # the library's shape check ran at its verification
+    heap.forget("libcheck")  # the library's shape and tag checks ran at its verification
+    heap.forget("auth")
     gate = ReplGate()
-    u.link = protocol.Link(u, hal, key=hal.read_key(), rand=hal.random_bytes, repl=gate)
+    u.link = protocol.Link(u, hal, key=key, rand=hal.random_bytes, repl=gate)
     gc.collect()
     return u, gate
 
