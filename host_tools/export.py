@@ -74,6 +74,8 @@ def to_csv(rows):
         row = [seq, ev["t"], utc_iso(ev["t"]), int(flags[seq]), ev["type"]]
         for k in extra:
             v = ev.get(k)
+            if isinstance(v, (dict, list)):
+                v = json.dumps(v, sort_keys=True, separators=(",", ":"))  # a quarantined record
             row.append("" if v is None else (int(v) if isinstance(v, bool) else v))
         w.writerow(row)
     return buf.getvalue()
@@ -134,7 +136,8 @@ def _med_admin(unit_id, seq, ev, subject, uncertain):
 _OBS_TEXT = {"onset": "Seizure onset", "stop": "Clinical seizure stopped", "recur": "Seizure recurred",
              "recovered": "Back to baseline", "eeg": "EEG state", "alarm": "Alarm", "note": "Staff note",
              "flag": "Clinical flag", "power_up": "Unit power-up", "end": "Episode closed", "wean": "Weaning",
-             "maint": "Maintenance / security record"}
+             "maint": "Maintenance / security record",
+             "invalid": "Invalid stored record (kept on the unit, not replayed)"}
 
 
 def _observation(unit_id, seq, ev, subject, uncertain):
@@ -162,6 +165,11 @@ def _observation(unit_id, seq, ev, subject, uncertain):
         elif kind == "maint":
             code = "maint-" + ev["action"]
             value = ev.get("detail", ev["action"])
+        elif kind == "invalid":  # quarantined at replay: the unit refused to apply it
+            r["status"] = "entered-in-error"
+            rec = ev.get("record")
+            value = "%s; stored record: %s" % (ev.get("reason", ""),
+                                               rec if isinstance(rec, str) else json.dumps(rec, sort_keys=True))
         r["code"] = {"coding": [{"system": STATIM_EVENT_SYSTEM, "code": code}],
                      "text": _OBS_TEXT.get(kind, kind)}
         if kind == "flag":

@@ -1,5 +1,5 @@
-"""The unit always comes up: a stored record that is not a valid event stops the replay
-before it (never the unit), and the log says so."""
+"""The unit always comes up: a stored record that is not a valid event is quarantined (shown as
+invalid, flagged) and the replay goes on after it."""
 from emulator.board import EmulatedUnit
 from firmware.core.unit import Unit
 
@@ -26,11 +26,14 @@ def test_bad_stored_record_does_not_stop_the_unit():
     store = ListStore(good + [bad, later])
     unit = Unit(emu.board, store=store)
     assert [e for e in unit.events[: len(good)]] == good  # everything before the bad record replayed
-    notes = [e for e in unit.events if e["type"] == "note"]
-    assert notes and "log replay stopped at record %d of %d" % (len(good), len(good) + 2) in notes[-1]["text"]
-    assert "missing" in notes[-1]["text"]
-    assert unit.status()["stage"] == "se"  # the episode it could replay is intact
-    assert store.appended  # the power-up and the note reached the store
+    q = unit.events[len(good)]
+    assert q["type"] == "invalid" and q["record"] == bad and "missing" in q["reason"]
+    assert unit.events[len(good) + 1] == later  # and everything after it
+    s = unit.status()
+    assert s["log_invalid"] == 1 and "log_invalid" in s["flags"]
+    assert s["stage"] == "se" and not s["seizure_active"]  # the episode is intact, the stop replayed
+    assert store.appended[-1]["type"] == "power_up"
+    assert bad not in store.appended and later not in store.appended  # nothing rewritten: the bad record stays
 
 
 def test_clock_set_over_the_link_clears_clock_unset():

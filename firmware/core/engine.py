@@ -3,7 +3,7 @@
     eng = boot(hal.ticks_ms, hal.rtc_s, stored_events, rules, assess, sink)
                             # power-up: replay the log, start the clock, log power_up
     eng = Engine(rules=None, assess=None, sink=None, clock=None)
-    eng.load(events)        # replay a stored log; validates each event
+    eng.load(events)        # replay a stored log; a bad record is quarantined
     eng.power_up()          # log a power_up event (needs a clock)
     eng.append(event)       # validate + apply + store one event; returns it
     eng.tick(now=None)      # advance to `now` (clock.now() if omitted);
@@ -25,6 +25,11 @@ Guarantees
 - Alarm records: whenever the derived alarm set differs from what the log
   says, the engine appends `alarm raise` / `alarm clear` events at the time of
   the change (IEC 60601-1-8 clause 6.12 log) and passes them to `sink`.
+- Replay never hides a committed record: a stored record that fails
+  validation (time going backwards, unknown type, a second onset, ...) is
+  quarantined -- kept in `events` as {"type": "invalid", "t", "reason",
+  "record": the stored record}, which the fold counts (state.n_invalid, the
+  log_invalid flag) and otherwise ignores -- and replay goes on after it.
 - Events must come in time order: an event earlier than the engine's time
   (the last tick or event) is refused.  Stamp events with `eng.now()`.
 - `sink(event)` is called for every appended event, including the alarm
@@ -42,6 +47,9 @@ from . import episode as _episode
 from . import events as _events
 from . import alarms as _alarms
 from . import clock as _clock
+from . import canon as _canon
+
+RECORD_SHOWN = 300  # bytes of a quarantined record kept whole in memory (the rest stays on flash)
 
 
 class Engine:
@@ -57,12 +65,20 @@ class Engine:
     # -- log
 
     def load(self, evs):
-        """Replay a stored log.  Stops at the first bad event with ValueError
-        (events before it stay loaded).  The stored alarm records are replayed
-        as they are; records that are missing (power lost before they were
-        written) are written now, through `sink`."""
+        """Replay a stored log.  A record that cannot be applied is quarantined
+        (see the module notes) and replay goes on.  The stored alarm records
+        are replayed as they are; records that are missing (power lost before
+        they were written) are written now, through `sink`."""
         for ev in evs:
-            self._commit(ev, False)
+            t0 = self.state.t
+            try:
+                if type(ev) is dict and ev.get("type") == "invalid" and "t" not in ev:
+                    raise ValueError(ev.get("reason") or "invalid record")  # marked by the log
+                self._commit(ev, False)
+            except MemoryError:
+                raise
+            except Exception as e:
+                self._quarantine(ev, e, t0)
         if self.events:
             self._sync_alarms(self.state.t)
         self.next_deadline = self.state.next_deadline
@@ -98,6 +114,21 @@ class Engine:
         self.events.append(ev)
         if to_sink and self.sink is not None:
             self.sink(ev)
+
+    def _quarantine(self, ev, e, t0):
+        if self.state.t != t0:
+            self._rebuild(t0)  # refusing it must not move the episode time to its t
+        rec = ev
+        if type(ev) is dict and ev.get("type") == "invalid" and "t" not in ev:
+            rec = ev.get("record")
+        try:
+            enc = _canon.encode(rec, "record")
+        except Exception:
+            enc = b"?"
+        if len(enc) > RECORD_SHOWN:  # a LOG reply is one line: show its start, as text
+            rec = "".join([chr(b) if 32 <= b < 127 else "?" for b in enc[:RECORD_SHOWN // 2]]) + "..."
+        q = {"type": "invalid", "t": t0 if t0 > 0 else 0, "reason": str(e)[:_events.NOTE_MAX], "record": rec}
+        self._commit(q, False)
 
     def _rebuild(self, t):
         st = _episode.State(self.rules)

@@ -61,7 +61,8 @@ SUB_WEAN_RECURRENCE = 5
 
 # Flag bits for compact timelines (bit i = FLAG_NAMES[i]).
 FLAG_NAMES = ("t2_exceeded", "bzd_underdosed", "weaning_recurrence_lt_24h", "norse", "fires",
-              "prolonged_rse", "prolonged_srse", "clock_unset", "first_line_phenobarbital")
+              "prolonged_rse", "prolonged_srse", "clock_unset", "first_line_phenobarbital",
+              "log_invalid")
 
 
 class State:
@@ -70,6 +71,7 @@ class State:
         self.t = -1  # time the state is evaluated at
         self.last_t = -1  # time of the last applied event
         self.n_events = 0
+        self.n_invalid = 0  # stored records quarantined at replay (engine.py)
         self.next_deadline = -1
         # Episode
         self.started = False
@@ -183,7 +185,7 @@ def _check(st, ev):
     t = ev["t"]
     if t < st.t:
         _fail(ev, "earlier than the episode time %d (events must be in time order)" % st.t)
-    if st.closed and kind not in ("note", "power_up", "alarm", "maint"):
+    if st.closed and kind not in ("note", "power_up", "alarm", "maint", "invalid"):
         _fail(ev, "the episode has ended")
     if not st.started and kind in ("stop", "recur", "recovered", "dose", "infusion", "wean", "end"):
         _fail(ev, "no seizure onset has been logged")
@@ -397,6 +399,8 @@ def _effect(st, ev, assess):
     elif kind == "end":
         st.closed = True
         st.active = False
+    elif kind == "invalid":
+        st.n_invalid += 1
     # "note" and other "maint" events: recorded only.
 
 
@@ -463,6 +467,8 @@ def flags_mask(st):
         m |= 128
     if st.first_line_pb:
         m |= 256
+    if st.n_invalid:
+        m |= 512
     return m
 
 

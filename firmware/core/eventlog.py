@@ -16,18 +16,25 @@
 #   8..    payload       canonical JSON (sorted keys, no spaces, UTF-8)
 #   8+n..  crc32         binascii.crc32 of bytes 0 .. 8+n
 #
-# Guarantees (tests/test_persist_*.py hold them, cutting power at every byte):
+# Guarantees (tests/test_persist_*.py and tests/test_record_adversarial.py
+# hold them, cutting power at every byte and writing hostile records):
 # - A record whose append() returned is never lost or altered by a later
 #   power cut, reboot or recovery.  A record being written when power failed
 #   is either entirely there or entirely gone.
-# - load() reads records until the first one that is torn or corrupt.  If no
-#   valid record follows it, it is a torn tail: it is cut (the good prefix is
-#   copied to a temp file that atomically replaces the log; the copy itself
-#   may be interrupted any number of times).  If a valid record with a larger
-#   seq follows (media damage in the middle), the damaged bytes are skipped,
-#   left in place and reported in .skipped; later records are kept.
-# - Sequence numbers continue from the last valid record, also after a cut
-#   and after clear() (which leaves a meta record carrying the sequence).
+# - load() never hides a CRC-valid record.  Only a torn tail (bytes after the
+#   last valid record) is ever cut (the good prefix is copied to a temp file
+#   that atomically replaces the log; the copy itself may be interrupted any
+#   number of times).  Damaged bytes between valid records are skipped, left
+#   in place and reported in .skipped; later records are kept.
+# - Sequence numbers are labels, not a gate: a gap or a number out of order
+#   is counted in .seq_gaps and the record is kept.  The next number is one
+#   past the highest seen; past 0xFFFFFFFF it wraps to 1 (never a failure).
+# - A "log cleared" meta record is honoured only as the first record of the
+#   file (clear() writes it there); anywhere else it is handed to the caller
+#   as an invalid-record marker and nothing before it is dropped.  So is an
+#   event record whose payload is not a JSON object.  Markers are dicts
+#   {"type": "invalid", "reason": str, "record": obj or None} without "t";
+#   the engine quarantines them (engine.py).
 # - Canonical encoding: CPython and MicroPython write identical bytes.
 import struct
 
@@ -44,6 +51,7 @@ KIND_META = 2
 HEADER = 8
 RECORD_OVERHEAD = 12
 MAX_PAYLOAD = 2048
+SEQ_MAX = 0xFFFFFFFF
 _COPY_CHUNK = 256
 _SCAN_CHUNK = 512
 
@@ -113,9 +121,11 @@ class EventLog:
         self.appends = 0
         self.failures = 0
         self.cleared_at = 0  # seq of the last clear() (0: never)
+        self.seq_gaps = 0  # records whose seq does not follow the one before (kept)
+        self._last_scan = (0, 0, [])
 
     # -------------------------------------------------------------- reading
-    def _read_record(self, f, pos, size, last_seq):
+    def _read_record(self, f, pos, size):
         """(kind, seq, payload, end) of a valid record at pos, else None."""
         if size - pos < RECORD_OVERHEAD:
             return None
@@ -126,7 +136,7 @@ class EventLog:
         magic, kind, n, seq = struct.unpack("<BBHI", head)
         if kind != KIND_EVENT and kind != KIND_META:
             return None
-        if n < 1 or n > MAX_PAYLOAD or pos + RECORD_OVERHEAD + n > size or seq <= last_seq:
+        if n < 1 or n > MAX_PAYLOAD or pos + RECORD_OVERHEAD + n > size:
             return None
         body = f.read(n + 4)
         if len(body) < n + 4:
@@ -137,7 +147,7 @@ class EventLog:
             return None
         return kind, seq, payload, pos + RECORD_OVERHEAD + n
 
-    def _resync(self, f, pos, size, last_seq):
+    def _resync(self, f, pos, size):
         """Offset of the next valid record after a bad one at pos, or -1."""
         p = pos + 1
         while p < size:
@@ -147,7 +157,7 @@ class EventLog:
                 break
             i = chunk.find(b"\xa5")
             while i >= 0:
-                if self._read_record(f, p + i, size, last_seq) is not None:
+                if self._read_record(f, p + i, size) is not None:
                     return p + i
                 i = chunk.find(b"\xa5", i + 1)
             p += len(chunk)
@@ -162,26 +172,53 @@ class EventLog:
         if size <= 0:
             return 0, 0, []
         skipped = []
-        last_seq = 0
         pos = 0
         f = self.hal.fs_open(self.name, "rb")
         try:
             while pos < size:
-                rec = self._read_record(f, pos, size, last_seq)
+                rec = self._read_record(f, pos, size)
                 if rec is None:
-                    q = self._resync(f, pos, size, last_seq)
+                    q = self._resync(f, pos, size)
                     if q < 0:
                         break
                     skipped.append((pos, q - pos))
                     pos = q
                     continue
                 kind, seq, payload, end = rec
-                last_seq = seq
                 visit(kind, seq, payload)
                 pos = end
         finally:
             f.close()
         return pos, size, skipped
+
+    def _walk(self, out, state, from_seq):
+        """Scan the file into out: events (dicts) or invalid-record markers,
+        as (seq, obj) pairs when from_seq > 0 (export).  state: see load()."""
+
+        def visit(kind, seq, payload):
+            if state[2] and seq != state[3] + 1:
+                state[4] += 1  # a gap or a number out of order: kept, counted
+            state[2] += 1
+            state[3] = seq
+            if seq > state[0]:
+                state[0] = seq
+            obj = decode_payload(payload)
+            if kind == KIND_META:
+                if obj is None or not isinstance(obj.get("cleared"), int):
+                    return  # a meta record this firmware does not know: nothing to replay
+                if state[2] == 1:
+                    state[1] = seq  # clear() leaves its marker first in a fresh file
+                    return
+                obj = {"type": "invalid", "reason": "log-cleared marker seq %d in the middle of the log" % seq,
+                       "record": obj}
+            elif obj is None:
+                obj = {"type": "invalid", "reason": "record seq %d is not a JSON object" % seq, "record": None}
+            if from_seq <= 0:
+                out.append(obj)
+            elif seq >= from_seq:
+                out.append((seq, obj))
+
+        self._last_scan = self._scan(visit)
 
     def load(self):
         """Replay the log: the list of stored events, oldest first.
@@ -192,19 +229,10 @@ class EventLog:
         if self.hal.fs_size(self.tmp_name) >= 0:
             self.hal.fs_remove(self.tmp_name)  # left by an interrupted recovery or clear()
         events = []
-        state = [0, 0]  # last seq, cleared_at
-
-        def visit(kind, seq, payload):
-            state[0] = seq
-            obj = decode_payload(payload)
-            if kind == KIND_EVENT:
-                if obj is not None:
-                    events.append(obj)
-            elif obj is not None and isinstance(obj.get("cleared"), int):
-                state[1] = seq
-                events.clear()  # a clear() record: nothing before it is live
-
-        good_end, size, skipped = self._scan(visit)
+        # highest seq, cleared_at, records seen, last seq (file order), gaps
+        state = [0, 0, 0, 0, 0]
+        self._walk(events, state, 0)
+        good_end, size, skipped = self._last_scan
         cut = size - good_end
         if cut > 0:
             self._cut(good_end)
@@ -212,8 +240,10 @@ class EventLog:
         self.cut_bytes = cut
         self.skipped = skipped
         self.recovered = cut > 0 or len(skipped) > 0
-        self.next_seq = state[0] + 1
+        top = state[0]
+        self.next_seq = top + 1 if top < SEQ_MAX else (state[3] + 1 if state[3] < SEQ_MAX else 1)
         self.cleared_at = state[1]
+        self.seq_gaps = state[4]
         self.count = len(events)
         self.size = good_end
         self._loaded = True
@@ -243,19 +273,7 @@ class EventLog:
         """(seq, event) for every stored event with seq >= from_seq (export).
         Reads the file; the order and content are those load() replays."""
         out = []  # type: list
-
-        def visit(kind, seq, payload):
-            if kind == KIND_META:
-                obj = decode_payload(payload)
-                if obj is not None and isinstance(obj.get("cleared"), int):
-                    out.clear()
-                return
-            if seq >= from_seq:
-                obj = decode_payload(payload)
-                if obj is not None:
-                    out.append((seq, obj))
-
-        self._scan(visit)
+        self._walk(out, [0, 0, 0, 0, 0], from_seq if from_seq > 0 else 1)
         return out
 
     # -------------------------------------------------------------- writing
@@ -277,7 +295,7 @@ class EventLog:
                 raise ValueError("log record must be a dict, got %r" % (ev,))
             parts.append(frame(KIND_EVENT, seq, encode(ev)))
             seqs.append(seq)
-            seq += 1
+            seq = seq + 1 if seq < SEQ_MAX else 1
         if not parts:
             return seqs
         data = parts[0] if len(parts) == 1 else b"".join(parts)
@@ -315,8 +333,9 @@ class EventLog:
         finally:
             f.close()
         self.hal.fs_rename(self.tmp_name, self.name)
-        self.next_seq = seq + 1
+        self.next_seq = seq + 1 if seq < SEQ_MAX else 1
         self.cleared_at = seq
+        self.seq_gaps = 0
         self.count = 0
         self.size = len(rec)
         return seq

@@ -47,6 +47,10 @@ Types and their fields (besides type, t):
              and maintenance change (clock set, drug library installed or
              refused, settings, REPL unlocked).  Recorded only: it never
              changes the episode state.
+  invalid    reason (str); optional record (the stored record as it was).
+             Never logged: the engine puts it in place of a stored record
+             that failed validation at replay (quarantine, engine.py).  It
+             changes nothing but the count of invalid records.
 
 Any event may also carry `req` (str, at most REQ_MAX characters): "<request
 id>:<32 hex digits of the request's SHA-256>", the serial-link request that
@@ -82,7 +86,7 @@ DOSE_META_INT = ("rate_ng_per_kg_h",)
 DOSE_KINDS = ("bolus", "infusion")
 
 TYPES = ("onset", "stop", "recur", "recovered", "dose", "infusion", "wean", "eeg",
-         "weight", "flag", "alarm", "note", "power_up", "end", "maint")
+         "weight", "flag", "alarm", "note", "power_up", "end", "maint", "invalid")
 
 # Allowed keys per type (besides "type" and "t"), and which are required.
 _FIELDS = {
@@ -102,6 +106,7 @@ _FIELDS = {
     "power_up": (("rtc",), ()),
     "end": ((), ()),
     "maint": (("action",), ("detail",)),
+    "invalid": (("reason",), ("record",)),
 }
 
 
@@ -209,6 +214,8 @@ def validate(ev):
         _str(ev, "text", None, NOTE_MAX)
     elif kind == "power_up":
         _bool(ev, "rtc")
+    elif kind == "invalid":
+        _str(ev, "reason", None, NOTE_MAX)
     elif kind == "maint":
         _str(ev, "action", MAINT_ACTIONS)
         if "detail" in ev:

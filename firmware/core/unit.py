@@ -106,22 +106,10 @@ class Unit:
 
     def _boot(self, stored, rules):
         """Replay the log and start.  A stored record that is not a valid event (its
-        CRC was fine, so it was written that way) must not stop the unit from coming
-        up: replay stops before it, the unit starts, and the log says so."""
+        CRC was fine, so it was written that way) never stops the unit or hides what
+        follows it: the engine quarantines it (shown as invalid, flagged, kept on flash)."""
         hal = self.hal
-        try:
-            return _engine.boot(hal.ticks_ms, hal.rtc_s, stored, rules, self._assess, self._sink)
-        except ValueError as e:
-            probe = _engine.Engine(rules, self._assess)
-            try:
-                probe.load(stored)
-            except ValueError:
-                pass
-            good = len(probe.events)
-            eng = _engine.boot(hal.ticks_ms, hal.rtc_s, stored[:good], rules, self._assess, self._sink)
-            eng.append(_events.note(eng.now(), ("log replay stopped at record %d of %d: %s" % (
-                good, len(stored), e))[:_events.NOTE_MAX]))
-            return eng
+        return _engine.boot(hal.ticks_ms, hal.rtc_s, stored, rules, self._assess, self._sink)
 
     # ------------------------------------------------------------ plumbing
     def _settings(self):
@@ -349,6 +337,11 @@ class Unit:
         s["clock_unset"] = self.engine.clock.clock_unset
         s["eeg"] = dict(self.eeg)
         s["events"] = len(self.engine.events)
+        s["log_invalid"] = self.state.n_invalid
+        gaps = getattr(self.store, "seq_gaps", 0)
+        s["log_seq_gaps"] = gaps
+        if gaps:
+            s["flags"].append("log_seq_gaps")
         s["library_version"] = self.library.version
         if self.library_refused:
             s["library_refused"] = self.library_refused
