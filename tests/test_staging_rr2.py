@@ -208,3 +208,77 @@ def test_rule7_an_underdosed_phenobarbital_does_not_answer_the_first_line_due():
     b.at(5 * MIN)
     s = b.unit.status()
     assert "first_line_overdue" in [a[0] for a in s["alarms"]]
+
+
+# ---------------------------------------------------------------- rule 8
+
+def _bolus_routes():
+    from firmware.core import druglib
+
+    lib = druglib.get()
+    out = []
+    for drug in lib.drug_names():
+        for route in lib.route_names(drug):
+            if lib.entry(drug, route).get("mode") == "bolus":
+                out.append((drug, route))
+    return out
+
+
+def _codes(v):
+    return [f.get("code") for f in v.get("findings", v.get("limits", []))]
+
+
+def _repeat_codes(v):
+    return set(c for c in _codes(v) if c in ("repeat_interval", "repeat_count"))
+
+
+@pytest.mark.parametrize("reference", ["aes", "ncs"])
+@pytest.mark.parametrize("drug,route", _bolus_routes())
+def test_rule8_screen_repeat_due_and_checker_interval_never_disagree(drug, route, reference):
+    """RR2 rule 8: the "repeat due" the unit shows and the dose checker's
+    minimum interval come from one library value for the selected reference.
+    For every bolus drug route: a repeat the checker accepts is exactly a
+    repeat the due list has opened."""
+    from firmware.core import dosecheck
+
+    b = Bedside(70, config={"reference": reference})
+    b.at(5 * MIN)
+    probe = b.unit.check(drug, route, dose="1 mg" if route != "iv" or drug != "fosphenytoin" else "1 mg PE")
+    target = probe.get("target_ug") or 1000
+    v = b.unit.give(drug, route, dose=target, override="protocol")
+    assert v["logged"], (v["verdict"], v["messages"])
+    t_dose = b.t0 + 5 * MIN
+    b.at(5 * MIN + 30)
+    due = {d[0]: d for d in b.unit.status()["due"]}
+
+    def checker_at(t):
+        return _repeat_codes(dosecheck.check_dose(
+            drug, route, b.unit.weight_g, dose=target, reference=reference, age_group=None,
+            history=b.unit._history(), t=t, library=b.unit.library))
+
+    if "bzd_repeat" in due:
+        frm = due["bzd_repeat"][1]
+        frm = t_dose if frm < 0 else frm
+        if frm > t_dose:
+            assert "repeat_interval" in checker_at(frm - 1)
+        assert checker_at(frm) == set()
+        assert checker_at(frm + 3600) == set()
+    else:
+        # no repeat offered: the checker wants a reason for one, at any time
+        assert checker_at(t_dose + 3600) & {"repeat_count"} or drug not in ("lorazepam", "diazepam", "midazolam"), \
+            "%s %s: no repeat on screen but the checker accepts one" % (drug, route)
+        if drug in ("lorazepam", "diazepam", "midazolam"):
+            assert "repeat_count" in checker_at(t_dose + 3600)
+
+
+@pytest.mark.parametrize("reference,minutes", [("aes", 10), ("ncs", 5)])
+def test_rule8_lorazepam_repeat_on_the_home_screen(reference, minutes):
+    """Lorazepam label: repeat after 10-15 min (AES reference); NCS: 5-10 min."""
+    b = Bedside(70, config={"reference": reference})
+    b.at(5 * MIN)
+    b.unit.give("lorazepam", "iv", dose="2 mg")  # underdosed: a repeat is the next step
+    b.at(6 * MIN)
+    shown = b.emu.screen_text()
+    assert "repeat BZD in %02d" % (minutes - 1) in shown, shown  # mm:ss, cut at the panel's 16 columns
+    due = {d[0]: d for d in b.unit.status()["due"]}
+    assert due["bzd_repeat"][1] == b.t0 + 5 * MIN + minutes * MIN

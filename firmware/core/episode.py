@@ -114,6 +114,7 @@ class State:
         self.bzd_n = 0
         self.bzd_permille = 0
         self.last_bzd_t = -1
+        self.bzd_repeat_from = -1  # repeat of the last benzodiazepine open from (-1: not offered)
         self.second_line_n = 0
         self.second_line_end = -1  # earliest end of an adequate second-line load
         self.third_line_n = 0
@@ -281,9 +282,38 @@ def _is_bzd(st, ev):
     return _bolus(ev) and ev["drug"] in st.rules.benzodiazepines
 
 
+def _repeat_from(st, k):
+    """When a repeat of the cluster's last benzodiazepine dose (doses[k]) is
+    open, or -1 when none is offered (RR2 rule 8).  The dose event carries the
+    checker's repeat rule for its reference (repeat_max, repeat_after_s); the
+    count and the last time are over the episode's doses of the same drug and
+    route, as the checker counts them.  Without those fields (a log from
+    before them) the rule table's class default applies."""
+    if k < 0:
+        return -1
+    last = st.doses[k]
+    mx = last.get("repeat_max")
+    if mx is None:
+        mx = st.rules.bzd_max_doses
+        gap = st.rules.bzd_repeat_after_s
+    else:
+        gap = last.get("repeat_after_s") or 0
+        if mx == 0:
+            mx = st.rules.bzd_max_doses  # no per-route limit: AES "may repeat once"
+    n = 0
+    t = -1
+    for ev in st.doses:
+        if _bolus(ev) and ev["drug"] == last["drug"] and ev["route"] == last["route"]:
+            n += 1
+            if ev["t"] > t:
+                t = ev["t"]
+    return t + gap if n < mx else -1
+
+
 def _totals(st):
     first = bzd = permille = second = third = 0
     pb = False
+    last_i = -1
     last_bzd = -1
     sl_end = -1
     i = st.dose_from - 1
@@ -295,6 +325,7 @@ def _totals(st):
             bzd += 1
             permille += st.dose_permille[i]
             last_bzd = ev["t"]
+            last_i = i
         if st.dose_initial[i] and st.dose_adequate[i]:
             first += 1
             pb = True
@@ -317,6 +348,7 @@ def _totals(st):
     st.second_line_end = sl_end
     st.third_line_n = third
     st.first_line_pb = pb
+    st.bzd_repeat_from = _repeat_from(st, last_i)
     st.bzd_underdosed = bzd > 0 and permille < st.rules.bzd_gate_permille
 
 

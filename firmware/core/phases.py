@@ -14,9 +14,12 @@
 #   first_line    no first-line drug yet and seizing: due by t1 from onset
 #                 (5 min convulsive; ILAE/AES), or at SE declaration if that
 #                 came earlier (second seizure without recovery).
-#   bzd_repeat    one benzodiazepine dose so far, still seizing: a repeat is
-#                 allowed from the last dose + 5 min (NCS; label 10-15 min,
-#                 configurable), AES "may repeat once".
+#   bzd_repeat    one benzodiazepine dose so far, still seizing: a repeat of
+#                 it is open from the time the dose checker would accept it
+#                 (the library's repeat rule for the selected reference, kept
+#                 in the dose event: lorazepam AES/label 10 min, NCS 5 min;
+#                 RR2 rule 8), AES "may repeat once"; a single-dose route
+#                 offers no repeat.
 #   second_line   SE, seizing, no second-line drug: due by 20 min (AES), or at
 #                 established SE if earlier (ESETT: that is the indication).
 #   third_line    second line given, seizing, no third-line drug or
@@ -113,8 +116,9 @@ def update(st, t):
     if st.active:
         if st.first_line_n == 0:
             by[FIRST_LINE] = _earlier(start + st.t1, st.stage_t[_SE])
-        elif 0 < st.bzd_n < r.bzd_max_doses and st.second_line_n == 0 and st.stage < _REFRACTORY:
-            frm[BZD_REPEAT] = st.last_bzd_t + r.bzd_repeat_after_s
+        elif (0 < st.bzd_n < r.bzd_max_doses and st.bzd_repeat_from >= 0 and st.second_line_n == 0
+              and st.stage < _REFRACTORY):
+            frm[BZD_REPEAT] = st.bzd_repeat_from
         if st.stage >= _SE and st.second_line_n == 0:
             by[SECOND_LINE] = _earlier(start + r.second_line_due_s, st.stage_t[_ESTABLISHED])
         if st.second_line_n > 0 and st.third_line_n == 0 and st.anesthetic_t < 0:
