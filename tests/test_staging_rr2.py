@@ -282,3 +282,52 @@ def test_rule8_lorazepam_repeat_on_the_home_screen(reference, minutes):
     assert "repeat BZD in %02d" % (minutes - 1) in shown, shown  # mm:ss, cut at the panel's 16 columns
     due = {d[0]: d for d in b.unit.status()["due"]}
     assert due["bzd_repeat"][1] == b.t0 + 5 * MIN + minutes * MIN
+
+
+# ---------------------------------------------------------------- rule 9
+
+# ILAE 2015 Table 1: focal with impaired consciousness t1 10 min, t2 > 60 min;
+# absence t1 10-15 min (unit default 10), t2 not defined.
+NONCONVULSIVE = [("focal_impaired", 10, "t2>60"), ("absence", 10, "t2 -")]
+
+
+@pytest.mark.parametrize("se_type,t1_min,t2_text", NONCONVULSIVE, ids=[x[0] for x in NONCONVULSIVE])
+def test_rule9_aes_phases_and_deadlines_are_for_convulsive_se_only(se_type, t1_min, t2_text):
+    """RR2 rule 9 (AES 2016 scope: convulsive SE): for focal SE with impaired
+    awareness and absence SE the unit shows the ILAE stage and t1/t2; t1
+    raises the first-line prompt; no AES phase label, no 20/40-min alarms."""
+    b = Bedside(30 if se_type == "absence" else 70, se_type=se_type)
+    b.at(t1_min * MIN - 1)
+    s = b.unit.status()
+    assert s["stage"] == "seizure" and s["phase"] == ""
+    shown = b.emu.screen_text()
+    assert "AES" not in shown and "ILAE t1 %d/%s" % (t1_min, t2_text) in shown, shown
+    b.at(t1_min * MIN)
+    s = b.unit.status()
+    assert s["stage"] == "se" and s["phase"] == ""
+    assert "first_line_overdue" in [a[0] for a in s["alarms"]]  # SE declared: treat now
+    assert "OVERDUE 1st line" in b.emu.screen_text()
+    b.unit.give("lorazepam", "iv", dose="%d mg" % (3 if se_type == "absence" else 4))
+    for minute in (20, 40, 60, 90):
+        b.at(minute * MIN)
+        s = b.unit.status()
+        names = [a[0] for a in s["alarms"]]
+        assert "second_line_overdue" not in names and "third_line_overdue" not in names, (minute, names)
+        assert s["phase"] == ""
+        assert "AES" not in b.emu.screen_text()
+    # second therapy stays on the list, open, without an AES deadline
+    assert [d[2:] for d in s["due"] if d[0] == "second_line"] == [(-1, "open")]
+    b.unit.give("levetiracetam", "iv", dose="%d mg" % (60 * (30 if se_type == "absence" else 70)), over=10 * MIN)
+    b.at(150 * MIN)
+    names = [a[0] for a in b.unit.status()["alarms"]]
+    assert "third_line_overdue" not in names, names
+
+
+def test_rule9_convulsive_keeps_aes_phases_and_deadlines():
+    b = Bedside(70)
+    b.at(5 * MIN)
+    b.unit.give("lorazepam", "iv", dose="4 mg")
+    b.at(20 * MIN)
+    s = b.unit.status()
+    assert s["phase"] == "second" and "second_line_overdue" in [a[0] for a in s["alarms"]]
+    assert "AES 2nd therapy" in b.emu.screen_text()

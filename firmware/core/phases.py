@@ -22,6 +22,9 @@
 #                 offers no repeat.
 #   second_line   SE, seizing, no second-line drug: due by 20 min (AES), or at
 #                 established SE if earlier (ESETT: that is the indication).
+#                 Focal SE with impaired awareness and absence SE are outside
+#                 AES (RR2 rule 9): second and third line are listed open from
+#                 SE, with no deadline (no overdue alarm), and no AES phase.
 #   third_line    second line given, seizing, no third-line drug or
 #                 anesthetic: due by 40 min (AES), or at refractory SE if
 #                 earlier.
@@ -53,6 +56,13 @@ STATUS_NAMES = ("n/a", "waiting", "open", "overdue")
 _SE = 2
 _ESTABLISHED = 3
 _REFRACTORY = 4
+_CONVULSIVE = 0  # rules.SE_TYPES index
+
+
+def aes(st):
+    """AES 2016 phases and its 20/40-min deadlines apply to convulsive SE only
+    (its scope [C]; clinical.md Review round 2 rule 9)."""
+    return st.se_type == _CONVULSIVE
 
 
 def clock_start(st):
@@ -63,8 +73,8 @@ def clock_start(st):
 
 
 def phase(st, t):
-    """AES phase code at time t, or -1 before onset."""
-    if not st.started:
+    """AES phase code at time t, or -1 before onset and outside AES scope."""
+    if not st.started or st.se_type != _CONVULSIVE:
         return -1
     e = t - clock_start(st)
     starts = st.rules.phase_start_s
@@ -80,7 +90,7 @@ def phase(st, t):
 
 
 def phase_deadline(st):
-    if not st.started or st.closed:
+    if not st.started or st.closed or st.se_type != _CONVULSIVE:
         return -1
     start = clock_start(st)
     starts = st.rules.phase_start_s
@@ -119,10 +129,18 @@ def update(st, t):
         elif (0 < st.bzd_n < r.bzd_max_doses and st.bzd_repeat_from >= 0 and st.second_line_n == 0
               and st.stage < _REFRACTORY):
             frm[BZD_REPEAT] = st.bzd_repeat_from
-        if st.stage >= _SE and st.second_line_n == 0:
-            by[SECOND_LINE] = _earlier(start + r.second_line_due_s, st.stage_t[_ESTABLISHED])
-        if st.second_line_n > 0 and st.third_line_n == 0 and st.anesthetic_t < 0:
-            by[THIRD_LINE] = _earlier(start + r.third_line_due_s, st.stage_t[_REFRACTORY])
+        if st.se_type != _CONVULSIVE:
+            # Focal / absence SE: treat per local protocol; the next lines are
+            # listed, open, with no AES deadline and so no overdue alarm.
+            if st.stage >= _SE and st.second_line_n == 0:
+                frm[SECOND_LINE] = st.stage_t[_SE]
+            if st.stage >= _SE and st.second_line_n > 0 and st.third_line_n == 0 and st.anesthetic_t < 0:
+                frm[THIRD_LINE] = st.stage_t[_SE]
+        else:
+            if st.stage >= _SE and st.second_line_n == 0:
+                by[SECOND_LINE] = _earlier(start + r.second_line_due_s, st.stage_t[_ESTABLISHED])
+            if st.second_line_n > 0 and st.third_line_n == 0 and st.anesthetic_t < 0:
+                by[THIRD_LINE] = _earlier(start + r.third_line_due_s, st.stage_t[_REFRACTORY])
     elif st.n_infusions > 0 and not st.weaning and st.control_since >= 0:
         frm[WEAN_WINDOW] = st.control_since + r.eeg_control_min_s
         by[WEAN_WINDOW] = st.control_since + r.eeg_control_max_s
