@@ -331,3 +331,33 @@ def test_rule9_convulsive_keeps_aes_phases_and_deadlines():
     s = b.unit.status()
     assert s["phase"] == "second" and "second_line_overdue" in [a[0] for a in s["alarms"]]
     assert "AES 2nd therapy" in b.emu.screen_text()
+
+
+# ------------------------------------------------- buccal / intranasal first line
+
+@pytest.mark.parametrize("route,mg", [("buccal", 7.5), ("in", 4)])
+def test_rr2_rule4_full_buccal_or_intranasal_dose_reaches_established_and_refractory(route, mg):
+    """RR2 rule 4: a full first-line dose by a route ESETT did not use (buccal,
+    intranasal) counts as adequate for staging, "route outside ESETT".  The
+    dose checker gives it bzd_permille 1000; the fold must then reach
+    established SE 5 min after it (ESETT timing) and RSE 10 min after an
+    adequate second-line load ends (clinical.md 14 rule 2).  20 kg child, 7 y:
+    buccal 7.5 mg (BNFc 5-9 y band), intranasal 0.2 mg/kg = 4 mg."""
+    from firmware.core import engine
+
+    dose = ev.dose(at(6), "midazolam", route, int(mg * 1000), 1, 1000)
+    dose.update({"kind": "bolus", "counts_toward": "benzodiazepine", "verdict": "adequate"})
+    timeline = [ev.weight(at(0), 20000), ev.onset(at(0), "convulsive"), ev.validate(dose),
+                (at(11) - 1, "se"), (at(11), "established"),
+                ev.dose(at(15), "levetiracetam", "iv", 1200000, 2, 0, True, at(25)),  # 60 mg/kg over 10 min
+                (at(35) - 1, "established"), (at(35), "refractory")]
+    eng = engine.Engine()
+    for item in timeline:
+        if isinstance(item, dict):
+            eng.append(item)
+            continue
+        t, stage = item
+        eng.tick(t)
+        s = eng.snapshot(t)
+        assert s["stage"] == stage, (t - at(0), s["stage"])
+        assert "bzd_underdosed" not in s["flags"]
