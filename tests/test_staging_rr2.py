@@ -361,3 +361,38 @@ def test_rr2_rule4_full_buccal_or_intranasal_dose_reaches_established_and_refrac
         s = eng.snapshot(t)
         assert s["stage"] == stage, (t - at(0), s["stage"])
         assert "bzd_underdosed" not in s["flags"]
+
+
+# ---------------------------------------------------------------- rule 10
+
+def test_rule10_anesthetic_before_second_line_is_flagged_and_srse_timed_from_it():
+    """RR2 rule 10: an anesthetic infusion started before any second-line load
+    is recorded and flagged "anesthetic before second-line"; SRSE is still
+    timed from its start (Shorvon & Ferlisi 2011: >= 24 h), with that flag."""
+    b = Bedside(70)
+    b.at(5 * MIN)
+    b.unit.give("lorazepam", "iv", dose="4 mg")
+    b.at(30 * MIN)
+    assert "anesthetic_before_second_line" not in b.unit.status()["flags"]
+    v = b.unit.give("propofol", "infusion", rate="50 mcg/kg/min")
+    assert v["logged"], v["messages"]
+    s = b.unit.status()
+    assert "anesthetic_before_second_line" in s["flags"]
+    assert s["stage"] == "established"
+    b.at(30 * MIN + 24 * 3600 - 1)
+    assert b.stage() == "established"
+    b.at(30 * MIN + 24 * 3600)
+    s = b.unit.status()
+    assert s["stage"] == "super_refractory"
+    assert "anesthetic_before_second_line" in s["flags"]
+
+
+def test_rule10_anesthetic_after_second_line_is_not_flagged():
+    b = Bedside(70)
+    b.at(5 * MIN)
+    b.unit.give("lorazepam", "iv", dose="4 mg")
+    b.at(15 * MIN)
+    b.unit.give("levetiracetam", "iv", dose="4200 mg", over=10 * MIN)
+    b.at(60 * MIN)
+    b.unit.give("midazolam", "infusion", rate="0.2 mg/kg/h")
+    assert "anesthetic_before_second_line" not in b.unit.status()["flags"]

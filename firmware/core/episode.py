@@ -61,7 +61,8 @@ SUB_WEAN_RECURRENCE = 5
 
 # Flag bits for compact timelines (bit i = FLAG_NAMES[i]).
 FLAG_NAMES = ("t2_exceeded", "bzd_underdosed", "weaning_recurrence_lt_24h", "norse", "fires",
-              "prolonged_rse", "prolonged_srse", "clock_unset", "first_line_phenobarbital")
+              "prolonged_rse", "prolonged_srse", "clock_unset", "first_line_phenobarbital",
+              "anesthetic_before_second_line")
 
 
 class State:
@@ -119,6 +120,7 @@ class State:
         self.second_line_end = -1  # earliest end of an adequate second-line load
         self.third_line_n = 0
         self.anesthetic_t = -1  # first anesthetic infusion start (tA)
+        self.anesthetic_early = False  # tA came before any second-line load (RR2 rule 10)
         self.infusions = []  # drugs currently infusing
         self.n_infusions = 0
         self.weaning = False
@@ -402,6 +404,8 @@ def _effect(st, ev, assess):
             st.infusions.append(ev["drug"])
             if st.anesthetic_t < 0:
                 st.anesthetic_t = t
+                # RR2 rule 10: recorded and flagged; SRSE is still timed from tA
+                st.anesthetic_early = st.second_line_n == 0
             # Starting (or resuming) an anesthetic ends any weaning.
             st.weaning = False
             if not st.active:
@@ -495,6 +499,8 @@ def flags_mask(st):
         m |= 128
     if st.first_line_pb:
         m |= 256
+    if st.anesthetic_early:
+        m |= 512
     return m
 
 
