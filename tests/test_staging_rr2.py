@@ -396,3 +396,50 @@ def test_rule10_anesthetic_after_second_line_is_not_flagged():
     b.at(60 * MIN)
     b.unit.give("midazolam", "infusion", rate="0.2 mg/kg/h")
     assert "anesthetic_before_second_line" not in b.unit.status()["flags"]
+
+
+# ---------------------------------------------------------------- rule 11
+
+def _alarm(s, name):
+    hits = [a for a in s["alarms"] if a[0] == name]
+    return hits[0] if hits else None
+
+
+def test_rule11_acknowledged_medium_alarm_resounds_after_15_min_while_it_persists():
+    """RR2 rule 11: an acknowledged medium alarm whose condition persists
+    re-sounds after 15 min (high: 10 min, unchanged)."""
+    b = Bedside(70)
+    b.at(5 * MIN)
+    b.unit.give("lorazepam", "iv", dose="4 mg")
+    b.at(21 * MIN)  # no second line by 20 min (AES): medium alarm
+    a = _alarm(b.unit.status(), "second_line_overdue")
+    assert a is not None and a[1] == "medium" and a[3] is True
+    b.unit.ack_alarm("second_line_overdue")
+    b.unit.ack_alarm("stage_escalation")  # latched, reset by the ack
+    b.at(21 * MIN + 1)
+    assert _alarm(b.unit.status(), "second_line_overdue")[3] is False
+    assert b.emu.board.tone == "off"
+    b.at(30 * MIN)  # ILAE t2 (high, latched): acknowledged, which resets it
+    b.unit.ack_alarm("t2_exceeded")
+    b.at(36 * MIN - 1)
+    assert _alarm(b.unit.status(), "second_line_overdue")[3] is False
+    b.at(36 * MIN)
+    assert _alarm(b.unit.status(), "second_line_overdue")[3] is True
+    assert b.emu.board.tone == "medium"
+
+
+def test_rule11_high_alarm_still_resounds_after_10_min():
+    b = Bedside(70)
+    b.at(5 * MIN)  # no first line by t1: high alarm
+    b.unit.ack_alarm("first_line_overdue")
+    b.at(15 * MIN - 1)
+    assert _alarm(b.unit.status(), "first_line_overdue")[3] is False
+    b.at(15 * MIN)
+    assert _alarm(b.unit.status(), "first_line_overdue")[3] is True
+
+
+def test_rule11_medium_alarm_cannot_be_set_to_stay_silent():
+    from firmware.core import rules
+
+    with pytest.raises(ValueError, match="not one of the listed choices"):
+        rules.build({"ack_reannounce_medium_s": 0})
