@@ -350,6 +350,12 @@ class Runner:
         if not any(text == n or text == n.split(":")[0] for n in names):
             raise StepFailed("expected due action %s; due now: %s" % (text, ", ".join(names) or "none"))
 
+    def do_expect_tone(self, want):
+        self.emu.unit.step()
+        got = self.emu.board.tone
+        if got != want:
+            raise StepFailed("expected the buzzer %s, got %s" % (want, got))
+
     def do_expect_screen(self, text):
         scr = self.unit.ui.render(self.unit.now())
         shown = scr.text()

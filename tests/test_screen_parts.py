@@ -7,6 +7,9 @@ rows, big row, highlighted row and page of 20 home-screen states (READY with
 and without weight, 1-, 2- and 3-digit weights, timers in minutes and hours,
 each due-row form, sounding / acknowledged / quiet alarms, the EEG and clock
 rows, a message).  The same states on today's code must give the same screens.
+The benzodiazepine-repeat countdowns of four states were moved from the old 5-min
+repeat to the library's AES (label) 10 min for lorazepam: clinical.md Review round
+2 rule 8.
 """
 import json
 import os

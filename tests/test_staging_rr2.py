@@ -208,3 +208,238 @@ def test_rule7_an_underdosed_phenobarbital_does_not_answer_the_first_line_due():
     b.at(5 * MIN)
     s = b.unit.status()
     assert "first_line_overdue" in [a[0] for a in s["alarms"]]
+
+
+# ---------------------------------------------------------------- rule 8
+
+def _bolus_routes():
+    from firmware.core import druglib
+
+    lib = druglib.get()
+    out = []
+    for drug in lib.drug_names():
+        for route in lib.route_names(drug):
+            if lib.entry(drug, route).get("mode") == "bolus":
+                out.append((drug, route))
+    return out
+
+
+def _codes(v):
+    return [f.get("code") for f in v.get("findings", v.get("limits", []))]
+
+
+def _repeat_codes(v):
+    return set(c for c in _codes(v) if c in ("repeat_interval", "repeat_count"))
+
+
+@pytest.mark.parametrize("reference", ["aes", "ncs"])
+@pytest.mark.parametrize("drug,route", _bolus_routes())
+def test_rule8_screen_repeat_due_and_checker_interval_never_disagree(drug, route, reference):
+    """RR2 rule 8: the "repeat due" the unit shows and the dose checker's
+    minimum interval come from one library value for the selected reference.
+    For every bolus drug route: a repeat the checker accepts is exactly a
+    repeat the due list has opened."""
+    from firmware.core import dosecheck
+
+    b = Bedside(70, config={"reference": reference})
+    b.at(5 * MIN)
+    probe = b.unit.check(drug, route, dose="1 mg" if route != "iv" or drug != "fosphenytoin" else "1 mg PE")
+    target = probe.get("target_ug") or 1000
+    v = b.unit.give(drug, route, dose=target, override="protocol")
+    assert v["logged"], (v["verdict"], v["messages"])
+    t_dose = b.t0 + 5 * MIN
+    b.at(5 * MIN + 30)
+    due = {d[0]: d for d in b.unit.status()["due"]}
+
+    def checker_at(t):
+        return _repeat_codes(dosecheck.check_dose(
+            drug, route, b.unit.weight_g, dose=target, reference=reference, age_group=None,
+            history=b.unit._history(), t=t, library=b.unit.library))
+
+    if "bzd_repeat" in due:
+        frm = due["bzd_repeat"][1]
+        frm = t_dose if frm < 0 else frm
+        if frm > t_dose:
+            assert "repeat_interval" in checker_at(frm - 1)
+        assert checker_at(frm) == set()
+        assert checker_at(frm + 3600) == set()
+    else:
+        # no repeat offered: the checker wants a reason for one, at any time
+        assert checker_at(t_dose + 3600) & {"repeat_count"} or drug not in ("lorazepam", "diazepam", "midazolam"), \
+            "%s %s: no repeat on screen but the checker accepts one" % (drug, route)
+        if drug in ("lorazepam", "diazepam", "midazolam"):
+            assert "repeat_count" in checker_at(t_dose + 3600)
+
+
+@pytest.mark.parametrize("reference,minutes", [("aes", 10), ("ncs", 5)])
+def test_rule8_lorazepam_repeat_on_the_home_screen(reference, minutes):
+    """Lorazepam label: repeat after 10-15 min (AES reference); NCS: 5-10 min."""
+    b = Bedside(70, config={"reference": reference})
+    b.at(5 * MIN)
+    b.unit.give("lorazepam", "iv", dose="2 mg")  # underdosed: a repeat is the next step
+    b.at(6 * MIN)
+    shown = b.emu.screen_text()
+    assert "repeat BZD in %02d" % (minutes - 1) in shown, shown  # mm:ss, cut at the panel's 16 columns
+    due = {d[0]: d for d in b.unit.status()["due"]}
+    assert due["bzd_repeat"][1] == b.t0 + 5 * MIN + minutes * MIN
+
+
+# ---------------------------------------------------------------- rule 9
+
+# ILAE 2015 Table 1: focal with impaired consciousness t1 10 min, t2 > 60 min;
+# absence t1 10-15 min (unit default 10), t2 not defined.
+NONCONVULSIVE = [("focal_impaired", 10, "t2>60"), ("absence", 10, "t2 -")]
+
+
+@pytest.mark.parametrize("se_type,t1_min,t2_text", NONCONVULSIVE, ids=[x[0] for x in NONCONVULSIVE])
+def test_rule9_aes_phases_and_deadlines_are_for_convulsive_se_only(se_type, t1_min, t2_text):
+    """RR2 rule 9 (AES 2016 scope: convulsive SE): for focal SE with impaired
+    awareness and absence SE the unit shows the ILAE stage and t1/t2; t1
+    raises the first-line prompt; no AES phase label, no 20/40-min alarms."""
+    b = Bedside(30 if se_type == "absence" else 70, se_type=se_type)
+    b.at(t1_min * MIN - 1)
+    s = b.unit.status()
+    assert s["stage"] == "seizure" and s["phase"] == ""
+    shown = b.emu.screen_text()
+    assert "AES" not in shown and "ILAE t1 %d/%s" % (t1_min, t2_text) in shown, shown
+    b.at(t1_min * MIN)
+    s = b.unit.status()
+    assert s["stage"] == "se" and s["phase"] == ""
+    assert "first_line_overdue" in [a[0] for a in s["alarms"]]  # SE declared: treat now
+    assert "OVERDUE 1st line" in b.emu.screen_text()
+    b.unit.give("lorazepam", "iv", dose="%d mg" % (3 if se_type == "absence" else 4))
+    for minute in (20, 40, 60, 90):
+        b.at(minute * MIN)
+        s = b.unit.status()
+        names = [a[0] for a in s["alarms"]]
+        assert "second_line_overdue" not in names and "third_line_overdue" not in names, (minute, names)
+        assert s["phase"] == ""
+        assert "AES" not in b.emu.screen_text()
+    # second therapy stays on the list, open, without an AES deadline
+    assert [d[2:] for d in s["due"] if d[0] == "second_line"] == [(-1, "open")]
+    b.unit.give("levetiracetam", "iv", dose="%d mg" % (60 * (30 if se_type == "absence" else 70)), over=10 * MIN)
+    b.at(150 * MIN)
+    names = [a[0] for a in b.unit.status()["alarms"]]
+    assert "third_line_overdue" not in names, names
+
+
+def test_rule9_convulsive_keeps_aes_phases_and_deadlines():
+    b = Bedside(70)
+    b.at(5 * MIN)
+    b.unit.give("lorazepam", "iv", dose="4 mg")
+    b.at(20 * MIN)
+    s = b.unit.status()
+    assert s["phase"] == "second" and "second_line_overdue" in [a[0] for a in s["alarms"]]
+    assert "AES 2nd therapy" in b.emu.screen_text()
+
+
+# ------------------------------------------------- buccal / intranasal first line
+
+@pytest.mark.parametrize("route,mg", [("buccal", 7.5), ("in", 4)])
+def test_rr2_rule4_full_buccal_or_intranasal_dose_reaches_established_and_refractory(route, mg):
+    """RR2 rule 4: a full first-line dose by a route ESETT did not use (buccal,
+    intranasal) counts as adequate for staging, "route outside ESETT".  The
+    dose checker gives it bzd_permille 1000; the fold must then reach
+    established SE 5 min after it (ESETT timing) and RSE 10 min after an
+    adequate second-line load ends (clinical.md 14 rule 2).  20 kg child, 7 y:
+    buccal 7.5 mg (BNFc 5-9 y band), intranasal 0.2 mg/kg = 4 mg."""
+    from firmware.core import engine
+
+    dose = ev.dose(at(6), "midazolam", route, int(mg * 1000), 1, 1000)
+    dose.update({"kind": "bolus", "counts_toward": "benzodiazepine", "verdict": "adequate"})
+    timeline = [ev.weight(at(0), 20000), ev.onset(at(0), "convulsive"), ev.validate(dose),
+                (at(11) - 1, "se"), (at(11), "established"),
+                ev.dose(at(15), "levetiracetam", "iv", 1200000, 2, 0, True, at(25)),  # 60 mg/kg over 10 min
+                (at(35) - 1, "established"), (at(35), "refractory")]
+    eng = engine.Engine()
+    for item in timeline:
+        if isinstance(item, dict):
+            eng.append(item)
+            continue
+        t, stage = item
+        eng.tick(t)
+        s = eng.snapshot(t)
+        assert s["stage"] == stage, (t - at(0), s["stage"])
+        assert "bzd_underdosed" not in s["flags"]
+
+
+# ---------------------------------------------------------------- rule 10
+
+def test_rule10_anesthetic_before_second_line_is_flagged_and_srse_timed_from_it():
+    """RR2 rule 10: an anesthetic infusion started before any second-line load
+    is recorded and flagged "anesthetic before second-line"; SRSE is still
+    timed from its start (Shorvon & Ferlisi 2011: >= 24 h), with that flag."""
+    b = Bedside(70)
+    b.at(5 * MIN)
+    b.unit.give("lorazepam", "iv", dose="4 mg")
+    b.at(30 * MIN)
+    assert "anesthetic_before_second_line" not in b.unit.status()["flags"]
+    v = b.unit.give("propofol", "infusion", rate="50 mcg/kg/min")
+    assert v["logged"], v["messages"]
+    s = b.unit.status()
+    assert "anesthetic_before_second_line" in s["flags"]
+    assert s["stage"] == "established"
+    b.at(30 * MIN + 24 * 3600 - 1)
+    assert b.stage() == "established"
+    b.at(30 * MIN + 24 * 3600)
+    s = b.unit.status()
+    assert s["stage"] == "super_refractory"
+    assert "anesthetic_before_second_line" in s["flags"]
+
+
+def test_rule10_anesthetic_after_second_line_is_not_flagged():
+    b = Bedside(70)
+    b.at(5 * MIN)
+    b.unit.give("lorazepam", "iv", dose="4 mg")
+    b.at(15 * MIN)
+    b.unit.give("levetiracetam", "iv", dose="4200 mg", over=10 * MIN)
+    b.at(60 * MIN)
+    b.unit.give("midazolam", "infusion", rate="0.2 mg/kg/h")
+    assert "anesthetic_before_second_line" not in b.unit.status()["flags"]
+
+
+# ---------------------------------------------------------------- rule 11
+
+def _alarm(s, name):
+    hits = [a for a in s["alarms"] if a[0] == name]
+    return hits[0] if hits else None
+
+
+def test_rule11_acknowledged_medium_alarm_resounds_after_15_min_while_it_persists():
+    """RR2 rule 11: an acknowledged medium alarm whose condition persists
+    re-sounds after 15 min (high: 10 min, unchanged)."""
+    b = Bedside(70)
+    b.at(5 * MIN)
+    b.unit.give("lorazepam", "iv", dose="4 mg")
+    b.at(21 * MIN)  # no second line by 20 min (AES): medium alarm
+    a = _alarm(b.unit.status(), "second_line_overdue")
+    assert a is not None and a[1] == "medium" and a[3] is True
+    b.unit.ack_alarm("second_line_overdue")
+    b.unit.ack_alarm("stage_escalation")  # latched, reset by the ack
+    b.at(21 * MIN + 1)
+    assert _alarm(b.unit.status(), "second_line_overdue")[3] is False
+    assert b.emu.board.tone == "off"
+    b.at(30 * MIN)  # ILAE t2 (high, latched): acknowledged, which resets it
+    b.unit.ack_alarm("t2_exceeded")
+    b.at(36 * MIN - 1)
+    assert _alarm(b.unit.status(), "second_line_overdue")[3] is False
+    b.at(36 * MIN)
+    assert _alarm(b.unit.status(), "second_line_overdue")[3] is True
+    assert b.emu.board.tone == "medium"
+
+
+def test_rule11_high_alarm_still_resounds_after_10_min():
+    b = Bedside(70)
+    b.at(5 * MIN)  # no first line by t1: high alarm
+    b.unit.ack_alarm("first_line_overdue")
+    b.at(15 * MIN - 1)
+    assert _alarm(b.unit.status(), "first_line_overdue")[3] is False
+    b.at(15 * MIN)
+    assert _alarm(b.unit.status(), "first_line_overdue")[3] is True
+
+
+def test_rule11_medium_alarm_cannot_be_set_to_stay_silent():
+    from firmware.core import rules
+
+    with pytest.raises(ValueError, match="not one of the listed choices"):
+        rules.build({"ack_reannounce_medium_s": 0})

@@ -10,7 +10,8 @@
 # Signal inactivation, per alarm:
 #   ack     ACKNOWLEDGED: the auditory signal stops; for a state alarm it stays
 #           silent until the condition clears, or re-annunciates after a preset
-#           time if the condition persists (rules.ack_reannounce_*_s; 0 = never).
+#           time if the condition persists (rules.ack_reannounce_*_s: high
+#           10 min, medium 15 min (RR2 rule 11); 0 = never, low only).
 #   pause   AUDIO PAUSED (all alarms present at the time, time-limited,
 #           rules.audio_pause_s).  When the pause runs out and the condition is
 #           still present the alarm sounds again (re-annunciation).  An alarm

@@ -442,20 +442,30 @@ def _check_admin_rate(v, lib, limits, d_ug, weight_g, over_s, drug_name, unit):
 
 
 def _check_repeat(v, entry, history, t, drug_name):
+    # The library's repeat rule for the reference (0 where it sets none): the
+    # one value the checker's repeat findings and the unit's "repeat due" both
+    # use (clinical.md Review round 2 rule 8); the dose event carries it.
     rep = druglib.pick(entry.get("repeat"), v["reference"], v["age_group"])
-    if not rep or not history:
+    v["repeat_max"] = v["repeat_after_s"] = 0
+    if not rep:
+        return
+    v["repeat_max"] = rep.get("max_doses") or 0
+    gap = rep.get("min_interval_s")
+    if gap:
+        v["repeat_after_s"] = druglib.pick(gap, v["reference"], v["age_group"]) or 0
+    if not history:
         return
     same = [e for e in history if _is_dose(e) and e.get("drug") == v["drug"] and e.get("route") == v["route"]]
     if not same:
         return
     n = len(same) + 1
-    mxd = rep.get("max_doses")
-    if mxd is not None and n > mxd:
+    mxd = v["repeat_max"]
+    if mxd and n > mxd:
         allowed = "a single dose" if mxd == 1 else "%d doses" % mxd
         _finding(v, SOFT, "repeat_count",
                  "this would be %s dose %d; %s allows %s (%s)" % (drug_name, n, v["reference"].upper(), allowed, rep.get("src", "")),
                  n, mxd)
-    gap = druglib.pick(rep.get("min_interval_s"), v["reference"], v["age_group"])
+    gap = v["repeat_after_s"]
     if gap and isinstance(t, int) and not isinstance(t, bool):
         last = None
         for e in same:
@@ -755,6 +765,9 @@ def dose_event_fields(verdict):
         "age_group": None if verdict.get("age_group_inferred") else verdict.get("age_group"),
         "verdict": verdict.get("verdict"),
         "library_version": verdict.get("library_version"),
+        # the repeat rule the checker applied (RR2 rule 8): the due list opens the repeat from it
+        "repeat_max": verdict.get("repeat_max"),
+        "repeat_after_s": verdict.get("repeat_after_s"),
     }
 
 

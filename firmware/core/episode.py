@@ -62,7 +62,7 @@ SUB_WEAN_RECURRENCE = 5
 # Flag bits for compact timelines (bit i = FLAG_NAMES[i]).
 FLAG_NAMES = ("t2_exceeded", "bzd_underdosed", "weaning_recurrence_lt_24h", "norse", "fires",
               "prolonged_rse", "prolonged_srse", "clock_unset", "first_line_phenobarbital",
-              "log_invalid")
+              "log_invalid", "anesthetic_before_second_line")
 
 
 class State:
@@ -116,10 +116,12 @@ class State:
         self.bzd_n = 0
         self.bzd_permille = 0
         self.last_bzd_t = -1
+        self.bzd_repeat_from = -1  # repeat of the last benzodiazepine open from (-1: not offered)
         self.second_line_n = 0
         self.second_line_end = -1  # earliest end of an adequate second-line load
         self.third_line_n = 0
         self.anesthetic_t = -1  # first anesthetic infusion start (tA)
+        self.anesthetic_early = False  # tA came before any second-line load (RR2 rule 10)
         self.infusions = []  # drugs currently infusing
         self.n_infusions = 0
         self.weaning = False
@@ -283,9 +285,38 @@ def _is_bzd(st, ev):
     return _bolus(ev) and ev["drug"] in st.rules.benzodiazepines
 
 
+def _repeat_from(st, k):
+    """When a repeat of the cluster's last benzodiazepine dose (doses[k]) is
+    open, or -1 when none is offered (RR2 rule 8).  The dose event carries the
+    checker's repeat rule for its reference (repeat_max, repeat_after_s); the
+    count and the last time are over the episode's doses of the same drug and
+    route, as the checker counts them.  Without those fields (a log from
+    before them) the rule table's class default applies."""
+    if k < 0:
+        return -1
+    last = st.doses[k]
+    mx = last.get("repeat_max")
+    if mx is None:
+        mx = st.rules.bzd_max_doses
+        gap = st.rules.bzd_repeat_after_s
+    else:
+        gap = last.get("repeat_after_s") or 0
+        if mx == 0:
+            mx = st.rules.bzd_max_doses  # no per-route limit: AES "may repeat once"
+    n = 0
+    t = -1
+    for ev in st.doses:
+        if _bolus(ev) and ev["drug"] == last["drug"] and ev["route"] == last["route"]:
+            n += 1
+            if ev["t"] > t:
+                t = ev["t"]
+    return t + gap if n < mx else -1
+
+
 def _totals(st):
     first = bzd = permille = second = third = 0
     pb = False
+    last_i = -1
     last_bzd = -1
     sl_end = -1
     i = st.dose_from - 1
@@ -297,6 +328,7 @@ def _totals(st):
             bzd += 1
             permille += st.dose_permille[i]
             last_bzd = ev["t"]
+            last_i = i
         if st.dose_initial[i] and st.dose_adequate[i]:
             first += 1
             pb = True
@@ -319,6 +351,7 @@ def _totals(st):
     st.second_line_end = sl_end
     st.third_line_n = third
     st.first_line_pb = pb
+    st.bzd_repeat_from = _repeat_from(st, last_i)
     st.bzd_underdosed = bzd > 0 and permille < st.rules.bzd_gate_permille
 
 
@@ -372,6 +405,8 @@ def _effect(st, ev, assess):
             st.infusions.append(ev["drug"])
             if st.anesthetic_t < 0:
                 st.anesthetic_t = t
+                # RR2 rule 10: recorded and flagged; SRSE is still timed from tA
+                st.anesthetic_early = st.second_line_n == 0
             # Starting (or resuming) an anesthetic ends any weaning.
             st.weaning = False
             if not st.active:
@@ -469,6 +504,8 @@ def flags_mask(st):
         m |= 256
     if st.n_invalid:
         m |= 512
+    if st.anesthetic_early:
+        m |= 1024
     return m
 
 

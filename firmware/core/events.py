@@ -24,7 +24,9 @@ Types and their fields (besides type, t):
              optional (str or null): kind ("bolus" | "infusion"),
              counts_toward, reference, age_group, verdict, library_version,
              and rate_ng_per_kg_h (int or null): the checker's metadata, kept
-             for re-assessment.  A dose of kind "infusion" is not a bolus: it
+             for re-assessment; repeat_max, repeat_after_s (int or null):
+             the library's repeat rule the checker applied (0 = none set),
+             which the due list's "repeat" follows.  A dose of kind "infusion" is not a bolus: it
              never counts toward the benzodiazepine gate or as first line.
              Continuous anesthetic therapy is logged with `infusion` events
              (they start the super-refractory clock), not as doses.
@@ -82,7 +84,7 @@ WEIGHT_MAX_G = 350000
 # kept in the event so its assess() can re-check the dose later.  JSON null
 # (None) is accepted for these and means "not given".
 DOSE_META_STR = ("kind", "counts_toward", "reference", "age_group", "verdict", "library_version")
-DOSE_META_INT = ("rate_ng_per_kg_h",)
+DOSE_META_INT = ("rate_ng_per_kg_h", "repeat_max", "repeat_after_s")
 DOSE_KINDS = ("bolus", "infusion")
 
 TYPES = ("onset", "stop", "recur", "recovered", "dose", "infusion", "wean", "eeg",

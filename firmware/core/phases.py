@@ -14,11 +14,17 @@
 #   first_line    no first-line drug yet and seizing: due by t1 from onset
 #                 (5 min convulsive; ILAE/AES), or at SE declaration if that
 #                 came earlier (second seizure without recovery).
-#   bzd_repeat    one benzodiazepine dose so far, still seizing: a repeat is
-#                 allowed from the last dose + 5 min (NCS; label 10-15 min,
-#                 configurable), AES "may repeat once".
+#   bzd_repeat    one benzodiazepine dose so far, still seizing: a repeat of
+#                 it is open from the time the dose checker would accept it
+#                 (the library's repeat rule for the selected reference, kept
+#                 in the dose event: lorazepam AES/label 10 min, NCS 5 min;
+#                 RR2 rule 8), AES "may repeat once"; a single-dose route
+#                 offers no repeat.
 #   second_line   SE, seizing, no second-line drug: due by 20 min (AES), or at
 #                 established SE if earlier (ESETT: that is the indication).
+#                 Focal SE with impaired awareness and absence SE are outside
+#                 AES (RR2 rule 9): second and third line are listed open from
+#                 SE, with no deadline (no overdue alarm), and no AES phase.
 #   third_line    second line given, seizing, no third-line drug or
 #                 anesthetic: due by 40 min (AES), or at refractory SE if
 #                 earlier.
@@ -50,6 +56,13 @@ STATUS_NAMES = ("n/a", "waiting", "open", "overdue")
 _SE = 2
 _ESTABLISHED = 3
 _REFRACTORY = 4
+_CONVULSIVE = 0  # rules.SE_TYPES index
+
+
+def aes(st):
+    """AES 2016 phases and its 20/40-min deadlines apply to convulsive SE only
+    (its scope [C]; clinical.md Review round 2 rule 9)."""
+    return st.se_type == _CONVULSIVE
 
 
 def clock_start(st):
@@ -60,8 +73,8 @@ def clock_start(st):
 
 
 def phase(st, t):
-    """AES phase code at time t, or -1 before onset."""
-    if not st.started:
+    """AES phase code at time t, or -1 before onset and outside AES scope."""
+    if not st.started or st.se_type != _CONVULSIVE:
         return -1
     e = t - clock_start(st)
     starts = st.rules.phase_start_s
@@ -77,7 +90,7 @@ def phase(st, t):
 
 
 def phase_deadline(st):
-    if not st.started or st.closed:
+    if not st.started or st.closed or st.se_type != _CONVULSIVE:
         return -1
     start = clock_start(st)
     starts = st.rules.phase_start_s
@@ -113,12 +126,21 @@ def update(st, t):
     if st.active:
         if st.first_line_n == 0:
             by[FIRST_LINE] = _earlier(start + st.t1, st.stage_t[_SE])
-        elif 0 < st.bzd_n < r.bzd_max_doses and st.second_line_n == 0 and st.stage < _REFRACTORY:
-            frm[BZD_REPEAT] = st.last_bzd_t + r.bzd_repeat_after_s
-        if st.stage >= _SE and st.second_line_n == 0:
-            by[SECOND_LINE] = _earlier(start + r.second_line_due_s, st.stage_t[_ESTABLISHED])
-        if st.second_line_n > 0 and st.third_line_n == 0 and st.anesthetic_t < 0:
-            by[THIRD_LINE] = _earlier(start + r.third_line_due_s, st.stage_t[_REFRACTORY])
+        elif (0 < st.bzd_n < r.bzd_max_doses and st.bzd_repeat_from >= 0 and st.second_line_n == 0
+              and st.stage < _REFRACTORY):
+            frm[BZD_REPEAT] = st.bzd_repeat_from
+        if st.se_type != _CONVULSIVE:
+            # Focal / absence SE: treat per local protocol; the next lines are
+            # listed, open, with no AES deadline and so no overdue alarm.
+            if st.stage >= _SE and st.second_line_n == 0:
+                frm[SECOND_LINE] = st.stage_t[_SE]
+            if st.stage >= _SE and st.second_line_n > 0 and st.third_line_n == 0 and st.anesthetic_t < 0:
+                frm[THIRD_LINE] = st.stage_t[_SE]
+        else:
+            if st.stage >= _SE and st.second_line_n == 0:
+                by[SECOND_LINE] = _earlier(start + r.second_line_due_s, st.stage_t[_ESTABLISHED])
+            if st.second_line_n > 0 and st.third_line_n == 0 and st.anesthetic_t < 0:
+                by[THIRD_LINE] = _earlier(start + r.third_line_due_s, st.stage_t[_REFRACTORY])
     elif st.n_infusions > 0 and not st.weaning and st.control_since >= 0:
         frm[WEAN_WINDOW] = st.control_since + r.eeg_control_min_s
         by[WEAN_WINDOW] = st.control_since + r.eeg_control_max_s

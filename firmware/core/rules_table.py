@@ -52,14 +52,16 @@ TABLE = {
     # preset time passes" [U]; we re-annunciate a still-present high-priority
     # condition after this time [D].  0 = silence until the condition clears.
     "ack_reannounce_high_s": (600, "IEC 60601-1-8 Amd1 ACKNOWLEDGED with preset time [U]; 10 min [D]"),
-    "ack_reannounce_medium_s": (0, "IEC 60601-1-8 Amd1 ACKNOWLEDGED; medium silenced until clear [D]"),
+    # clinical.md Review round 2 rule 11 [D]: a silent unresolved medium alarm
+    # (second-line overdue) is not acceptable for SE; it re-sounds after 15 min.
+    "ack_reannounce_medium_s": (900, "IEC 60601-1-8 Amd1 ACKNOWLEDGED with preset time [U]; 15 min (RR2 rule 11) [D]"),
 }
 
 # Configurable definitions (clinical.md 15): key -> {choice name: value}.
 CHOICES = {
     "absence_t1_s": {"ilae_low_10min": 600, "ilae_high_15min": 900},
     "ack_reannounce_high_s": {"reannounce_5min": 300, "reannounce_10min": 600, "until_clear": 0},
-    "ack_reannounce_medium_s": {"until_clear": 0, "reannounce_15min": 900},
+    "ack_reannounce_medium_s": {"reannounce_15min": 900},
     "audio_pause_s": {"pause_60s": 60, "pause_120s": 120, "pause_180s": 180},
     "bzd_repeat_after_s": {"ncs_5min": 300, "ncs_10min": 600, "label_10min": 600, "label_15min": 900},
     "esett_band_edge_g": {"esett_32kg": 32000, "esett_40kg": 40000},

@@ -293,11 +293,26 @@ class Ui:
         s.set_parts(1, tp[0], tp[1], tp[2], tp[3], tp[4], tp[5])
         s.mark(big=1)
         p = _phases.phase(st, t)
-        s.set(3, _AES_ROW[p] if p >= 0 else "AES -")
+        if p >= 0:
+            s.set(3, _AES_ROW[p])
+        else:
+            self._ilae_row(s, 3, st)
         self._next_due(s, 4, t)
         self._alarm_row(s, 5, t)
         self._status_row(s, 6)
         s.set(7, "OK=menu")
+
+    def _ilae_row(self, s, row, st):
+        """Outside AES scope (focal, absence; RR2 rule 9): the ILAE t1/t2 in
+        minutes, "t2>60" for "> 60 min", "t2 -" where t2 is not defined."""
+        np = self._np
+        number_parts(st.t1 // 60, np, 0)
+        a, b, c = np[0], np[1], np[2]
+        if st.t2 < 0:
+            s.set_parts(row, "ILAE t1 ", a, b, c, "/t2 -")
+        else:
+            number_parts(st.t2 // 60, np, 0)
+            s.set_parts(row, "ILAE t1 ", a, b, c, "/t2>" if st.t2 % 60 else "/t2 ", np[0], np[1], np[2])
 
     def _status_row(self, s, row):
         eeg = self.unit.eeg
