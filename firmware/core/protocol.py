@@ -46,6 +46,7 @@ ERR_REFILL_MS = 250  # ... and one more per this many ms
 DL_CHUNK = 576  # drug library transfer chunk (raw bytes; 768 in base64)
 MAX_LIBRARY = 65536
 LOG_PAGE_MAX = 32
+ONSET_BACK_MAX_S = 86400  # ONSET at=: at most this long before now (and never after it)
 FLASH_LIBRARY = "druglib.lib"  # installed by DLCOMMIT, in the device form (druglib.py)
 FLASH_LIBRARY_TMP = "druglib.lib.tmp"  # a library being received
 FLASH_LIBRARY_TAG = "druglib.tag"  # its tag for this unit (hex), checked at every boot (libcheck.installed)
@@ -73,7 +74,7 @@ COMMANDS = {
     "PAUSE": ("pause", _MUT, ()),
     "NOTE": ("note", _MUT, ("text",)),
     "FLAG": ("flag", _MUT, ("name", "value")),
-    "INFUSION": ("infusion", _MUT, ("action", "drug", "rate")),
+    "INFUSION": ("infusion", _MUT, ("action", "drug", "rate", "override")),
     "WEAN": ("wean", _MUT, ("action",)),
     "LOG": ("log", 0, ("from", "max")),
     "DLGET": ("dlget", _LAZY, ("off",)),
@@ -535,6 +536,8 @@ class Link:
             for key in args:
                 if key not in names:
                     raise _args_error("%s does not take %s (takes: %s)" % (word, key, " ".join(names) or "nothing"))
+                if args[key] == "":
+                    raise _args_error("%s= is empty (leave an argument out rather than give it empty)" % key)
             if flags & _MAINT and not self._authorized():
                 raise LinkError(_f.E_AUTH, "%s is a maintenance command: log in first (CHALLENGE, LOGIN)" % word)
             handler = self._maintenance() if flags & _LAZY else self
@@ -600,7 +603,10 @@ class Link:
         return _fit(s, _LIMIT - 40, ("eeg", "rules", "due"))
 
     def _cmd_onset(self, args):
-        at = _int_arg(args, "at", 0) if "at" in args else None
+        at = None
+        if "at" in args:  # episode seconds: when the seizure really began, before now
+            now = self.unit.now()
+            at = _int_arg(args, "at", now - ONSET_BACK_MAX_S if now > ONSET_BACK_MAX_S else 0, now)
         se_type = args.get("type")
         if se_type is not None and se_type not in _events.SE_TYPES:
             raise _args_error("type must be one of %s" % ", ".join(_events.SE_TYPES))
@@ -645,8 +651,10 @@ class Link:
         return self._verdict(self.unit.check(_req(args, "drug"), _req(args, "route"), **kw))
 
     def _cmd_dose(self, args):
-        kw = self._dose_kw(args)
-        v = self.unit.give(_req(args, "drug"), _req(args, "route"), override=args.get("override"), **kw)
+        return self._give(_req(args, "drug"), _req(args, "route"), self._dose_kw(args), args.get("override"))
+
+    def _give(self, drug, route, kw, override):
+        v = self.unit.give(drug, route, override=override, **kw)
         if v.get("logged"):
             return self._verdict(v, self._seq(v["event"]))
         verdict = v.get("verdict")
@@ -657,6 +665,7 @@ class Link:
         raise LinkError(code, "%s, not logged: %s" % (verdict, "; ".join(msgs) or "refused"))
 
     def _cmd_ack(self, args):
+        # absent: every active alarm; empty is an error (_handle), an unknown name is refused
         evs = self.unit.ack_alarm(args.get("alarm"))
         return "seq=%s" % ",".join([str(self._seq(e)) for e in evs])
 
@@ -670,8 +679,17 @@ class Link:
         return self._seq_reply(self.unit.flag(_req(args, "name"), _bool_arg(args, "value")))
 
     def _cmd_infusion(self, args):
-        rate = _int_arg(args, "rate", 0, 100000000) if "rate" in args else None
-        return self._seq_reply(self.unit.infusion(_req(args, "action"), _req(args, "drug"), rate))
+        action = _req(args, "action")
+        drug = _req(args, "drug")
+        if action == "stop":
+            if "rate" in args:
+                raise _args_error("a stop takes no rate")
+            return self._seq_reply(self.unit.stop_infusion(drug))
+        if action not in _events.INFUSION_ACTIONS:
+            raise _args_error("action must be one of %s" % ", ".join(_events.INFUSION_ACTIONS))
+        # a start or change is a rate: checked by the dose checker as DOSE rate= is
+        rate = _int_arg(args, "rate", 1, 100000000)
+        return self._give(drug, "infusion", {"rate": "%d mcg/kg/h" % rate}, args.get("override"))
 
     def _cmd_wean(self, args):
         return self._seq_reply(self.unit.wean(args.get("action", "start")))
