@@ -660,3 +660,66 @@ def test_downgrade_flag_takes_only_yes_or_no():
     h.ok("DLPUT size=6 sha256=" + "0" * 64)
     assert h.err("DLCOMMIT tag=00 downgrade=maybe").startswith("ARGS")
     assert h.link._maint._dl_in is not None  # the transfer is not spent on a typo
+
+
+# ---------------------------------------------------------------- a host that never reads (item 5)
+
+def _flood_without_reading(write, n=400):
+    body = b"".join(frames.seal("f%d LOG from=0" % i) for i in range(n))  # ~1 KB reply each
+    for i in range(0, len(body), 4096):
+        write(body[i:i + 4096])
+
+
+@pytest.mark.parametrize("uart", ["pty", "tcp"])
+def test_a_host_that_never_reads_does_not_stall_the_loop(uart):
+    import socket
+    import time
+
+    live = LiveUnit(uart=uart, weight_kg=KG).start()
+    live.call(lambda u: [u.note("padding %d %s" % (i, "x" * 150)) for i in range(40)])  # big LOG pages
+    try:
+        if uart == "pty":
+            fd = os.open(live.port, os.O_RDWR | os.O_NOCTTY)
+            write = lambda b: os.write(fd, b)  # noqa: E731
+            close = lambda: os.close(fd)  # noqa: E731
+        else:
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connecting: a small window
+            s.connect(("127.0.0.1", live.uart.port))
+            write = s.sendall
+            close = s.close
+        _flood_without_reading(write)
+        time.sleep(0.5)
+        feeds = live.board.wdt_feeds
+        steps_at = live.board.clock.elapsed_ms
+        time.sleep(1.0)
+        # the loop kept stepping and feeding the watchdog while the host read nothing
+        assert live.board.wdt_feeds > feeds, "watchdog unfed: the loop is stuck writing"
+        assert live.board.clock.elapsed_ms > steps_at
+        with live.lock:
+            dropped = live.link.stats["tx_dropped"]
+            st = json.loads(live.link._cmd_status({}))
+        assert dropped > 0 and st["tx_dropped"] == dropped
+        close()
+    finally:
+        live.stop()
+    assert live.error is None
+
+
+def test_transmit_buffer_is_bounded_and_overflow_is_counted():
+    h = Harness(weight_kg=70)
+    taken = []
+    h.emu.board.uart_write = lambda data: 0  # a link that takes nothing
+    for i in range(400):  # ~ 9 KB of replies: more than the buffer holds
+        h.send(frames.seal("p%d PING" % i))
+    assert h.link.stats["tx_dropped"] > 0
+    assert h.link.tx_pending() <= protocol.TX_BUF
+    # the link takes bytes again: what was buffered goes out whole, frame by frame
+    h.emu.board.uart_write = lambda data: (taken.append(bytes(data)), len(data))[1]
+    h.send(frames.seal("z PING"))
+    out = b"".join(taken)
+    lines = out.split(b"\n")
+    assert lines[-1] == b""
+    for ln in lines[:-1]:
+        frames.unseal(ln, len(ln))  # every line complete and intact
+    assert lines[-2].startswith(b"z OK")
