@@ -109,7 +109,7 @@ class EmulatedBoard(FlashStorage, _hal.Hal):
         return self.uart.readinto(buf)
 
     def uart_write(self, data):
-        self.uart.write(data)
+        return self.uart.write(data)
 
     def link_id(self):
         f = getattr(self.uart, "link_id", None)

@@ -67,6 +67,7 @@ class PipeUart:
         with self._cond:
             self._tx.extend(data)
             self._cond.notify_all()
+        return len(data)
 
     def wait_input(self, timeout):
         if not self._rx:
@@ -137,6 +138,7 @@ class TcpUart:
         if self.client is not None:
             self.client.close()
         c.setblocking(False)
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 32768)  # a board's stack buffers KBs, not MBs
         self.client = c
         self.conn += 1
 
@@ -159,18 +161,15 @@ class TcpUart:
         return len(data)
 
     def write(self, data):
+        """Non-blocking, as the HAL's uart_write: what the socket takes now."""
         if self.client is None:
-            return  # nobody listening: a board's UART drops it too
-        view = memoryview(bytes(data))
-        while view:
-            try:
-                n = self.client.send(view)
-            except BlockingIOError:
-                time.sleep(0.001)
-                continue
-            except OSError:
-                return
-            view = view[n:]
+            return len(data)  # nobody listening: a board's UART drops it too
+        try:
+            return self.client.send(data)
+        except BlockingIOError:
+            return 0
+        except OSError:
+            return len(data)
 
     def wait_input(self, timeout):
         socks = [self.server] + ([self.client] if self.client is not None else [])

@@ -81,13 +81,16 @@ class PtyUart:
         return len(data)
 
     def write(self, data):
-        view = memoryview(bytes(data))
-        while view:
-            try:
-                n = os.write(self.master, view)
-            except BlockingIOError:
-                continue  # host not reading fast enough: the tty buffer drains quickly
-            view = view[n:]
+        """Non-blocking, as the HAL's uart_write: what the pty takes now (0 when
+        its buffer is full because the host does not read)."""
+        try:
+            return os.write(self.master, data)
+        except BlockingIOError:
+            return 0
+        except OSError as exc:
+            if exc.errno == errno.EIO:  # no one on the other side
+                return len(data)
+            raise
 
     def close(self):
         self._opens.close()
@@ -130,6 +133,7 @@ class MemoryUart:
 
     def write(self, data):
         self.tx.extend(data)
+        return len(data)
 
     def close(self):
         pass

@@ -599,3 +599,127 @@ def test_the_logged_record_carries_the_request_id():
     assert events.validate(ev) is ev
     with pytest.raises(ValueError):
         events.validate(dict(ev, req=""))
+
+
+# ---------------------------------------------------------------- every field of every request (item 4)
+
+def test_onset_time_must_be_plausible_within_the_episode():
+    h = Harness(weight_kg=70)
+    now = int(h.ok("PING").split("=")[1])
+    n = len(h.unit.events)
+    for at in (0, 1, now + 60, now - protocol.ONSET_BACK_MAX_S - 1):
+        assert h.err("ONSET at=%d" % at).startswith("ARGS"), at  # 0: the clock would start in 2020
+    assert len(h.unit.events) == n and not h.unit.state.started
+    assert h.ok("ONSET at=%d" % (now - 600)).startswith("seq=")  # ten minutes ago: plausible
+    assert [e for e in h.unit.events if e["type"] == "onset"][0]["at"] == now - 600
+
+
+def test_an_empty_alarm_name_acknowledges_nothing():
+    h = Harness(weight_kg=70)
+    h.ok("ONSET")
+    h.advance_s(6 * 60)  # first line overdue (clinical.md: first line by 5 min)
+    assert h.unit.status()["alarms"]
+    n = len(h.unit.events)
+    for cmd in ("ACK alarm=", 'ACK alarm=""', 'ACK ""'):
+        assert h.err(cmd).startswith("ARGS"), cmd
+    assert h.err("ACK alarm=no_such_alarm").split()[0] in ("ARGS", "REFUSED")
+    assert len(h.unit.events) == n
+    assert h.ok("ACK").startswith("seq=")  # no name at all: every active alarm, as documented
+
+
+@pytest.mark.parametrize("cmd", ['NOTE text=""', "WEIGHT value=", 'FLAG name="" value=1', "WEAN action=",
+                                 "INFUSION action= drug=propofol", "SETTINGS reference=", "LOG from="])
+def test_empty_values_are_errors(cmd):
+    h = Harness(weight_kg=70)
+    n = len(h.unit.events)
+    assert h.err(cmd).startswith("ARGS"), cmd
+    assert len(h.unit.events) == n
+
+
+def test_infusion_rates_are_checked_like_doses():
+    # propofol: 30-200 mcg/kg/min usual, 200 mcg/kg/min hard (the library's label-sourced limits)
+    h = Harness(weight_kg=70)
+    h.ok("ONSET")
+    n = len(h.unit.events)
+    assert h.err("INFUSION start propofol rate=1000000").startswith("HARD")  # 1 g/kg/h
+    assert h.err("INFUSION start lorazepam rate=100").split()[0] in ("INVALID", "ARGS")  # a bolus drug
+    assert h.err("INFUSION start propofol").startswith("ARGS")  # a start needs its rate
+    assert len(h.unit.events) == n
+    data = json.loads(h.ok("INFUSION start propofol rate=3000"))  # 50 mcg/kg/min
+    assert data["verdict"] == "adequate"
+    ev = h.unit.events[data["seq"]]
+    assert ev["type"] == "infusion" and ev["action"] == "start" and ev["rate_ug_kg_h"] == 3000
+    assert h.err("INFUSION change propofol rate=20000").startswith("HARD")  # 333 mcg/kg/min
+    assert h.ok("INFUSION stop propofol").startswith("seq=")
+    assert h.err("INFUSION stop propofol").startswith("REFUSED")  # nothing running
+
+
+def test_downgrade_flag_takes_only_yes_or_no():
+    h = Harness()
+    h.login()
+    h.ok("DLPUT size=6 sha256=" + "0" * 64)
+    assert h.err("DLCOMMIT tag=00 downgrade=maybe").startswith("ARGS")
+    assert h.link._maint._dl_in is not None  # the transfer is not spent on a typo
+
+
+# ---------------------------------------------------------------- a host that never reads (item 5)
+
+def _flood_without_reading(write, n=400):
+    body = b"".join(frames.seal("f%d LOG from=0" % i) for i in range(n))  # ~1 KB reply each
+    for i in range(0, len(body), 4096):
+        write(body[i:i + 4096])
+
+
+@pytest.mark.parametrize("uart", ["pty", "tcp"])
+def test_a_host_that_never_reads_does_not_stall_the_loop(uart):
+    import socket
+    import time
+
+    live = LiveUnit(uart=uart, weight_kg=KG).start()
+    live.call(lambda u: [u.note("padding %d %s" % (i, "x" * 150)) for i in range(40)])  # big LOG pages
+    try:
+        if uart == "pty":
+            fd = os.open(live.port, os.O_RDWR | os.O_NOCTTY)
+            write = lambda b: os.write(fd, b)  # noqa: E731
+            close = lambda: os.close(fd)  # noqa: E731
+        else:
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connecting: a small window
+            s.connect(("127.0.0.1", live.uart.port))
+            write = s.sendall
+            close = s.close
+        _flood_without_reading(write)
+        time.sleep(0.5)
+        feeds = live.board.wdt_feeds
+        steps_at = live.board.clock.elapsed_ms
+        time.sleep(1.0)
+        # the loop kept stepping and feeding the watchdog while the host read nothing
+        assert live.board.wdt_feeds > feeds, "watchdog unfed: the loop is stuck writing"
+        assert live.board.clock.elapsed_ms > steps_at
+        with live.lock:
+            dropped = live.link.stats["tx_dropped"]
+            st = json.loads(live.link._cmd_status({}))
+        assert dropped > 0 and st["tx_dropped"] == dropped
+        close()
+    finally:
+        live.stop()
+    assert live.error is None
+
+
+def test_transmit_buffer_is_bounded_and_overflow_is_counted():
+    h = Harness(weight_kg=70)
+    taken = []
+    h.emu.board.uart_write = lambda data: 0  # a link that takes nothing
+    for i in range(400):  # ~ 9 KB of replies: more than the buffer holds
+        h.send(frames.seal("p%d PING" % i))
+    assert h.link.stats["tx_dropped"] > 0
+    assert h.link.tx_pending() <= protocol.TX_BUF
+    # the link takes bytes again: what was buffered goes out whole, frame by frame
+    h.emu.board.uart_write = lambda data: (taken.append(bytes(data)), len(data))[1]
+    h.send(frames.seal("z PING"))
+    out = b"".join(taken)
+    lines = out.split(b"\n")
+    assert lines[-1] == b""
+    for ln in lines[:-1]:
+        frames.unseal(ln, len(ln))  # every line complete and intact
+    assert lines[-2].startswith(b"z OK")

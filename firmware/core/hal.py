@@ -93,6 +93,10 @@ class Hal:
         raise NotImplementedError
 
     def uart_write(self, data):
+        """Non-blocking: send what the link can take now of data (bytes-like) and
+        return how many bytes that was (None: all of them).  A host that does not
+        read must never stall the loop: the link (protocol.py) keeps the rest in
+        a bounded buffer and drops whole frames when it is full."""
         raise NotImplementedError
 
     def link_id(self):

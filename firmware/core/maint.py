@@ -15,7 +15,7 @@ from . import clock as _clock
 from . import druglib as _druglib
 from . import events as _events
 from . import frames as _f
-from .protocol import (DL_CHUNK, FLASH_LIBRARY, FLASH_LIBRARY_TAG, FLASH_LIBRARY_TMP, MAX_LIBRARY, SETTING_KEYS, LinkError, _args_error, _int_arg,
+from .protocol import (_bool_arg, DL_CHUNK, FLASH_LIBRARY, FLASH_LIBRARY_TAG, FLASH_LIBRARY_TMP, MAX_LIBRARY, SETTING_KEYS, LinkError, _args_error, _int_arg,
                        _req, dumps)
 
 
@@ -167,6 +167,8 @@ class Maintenance:
         if h is None:
             raise LinkError(_f.E_STATE, "no drug library transfer in progress (DLPUT first)")
         tag = _req(args, "tag")
+        if "downgrade" in args:
+            _bool_arg(args, "downgrade")  # 1 or 0, checked before the transfer is spent
         self._dl_in = None  # one commit per transfer, right or wrong
         if self._dl_got != self._dl_size:
             self._refuse_lib("incomplete: %d of %d bytes" % (self._dl_got, self._dl_size), _f.E_STATE)
@@ -185,7 +187,7 @@ class Maintenance:
         from .libcheck import is_downgrade
 
         down = is_downgrade(lib.version, old)
-        if down and args.get("downgrade") != "1":
+        if down and not ("downgrade" in args and _bool_arg(args, "downgrade")):
             self._refuse_lib("version %s is not newer than %s in use (a downgrade needs downgrade=1)" % (
                 lib.version, old), _f.E_REFUSED)
         # the tag goes beside the library: every boot checks both (libcheck.installed).

@@ -43,9 +43,12 @@ DIGEST = 16  # bytes of the request's SHA-256 kept (128 bits)
 PARTIAL_TIMEOUT_MS = 2000  # a line with no newline after this long is dropped
 ERR_BUDGET = 8  # error replies to unparseable frames: burst size ...
 ERR_REFILL_MS = 250  # ... and one more per this many ms
+TX_BUF = 4096  # bytes waiting for the host; a frame that does not fit is dropped (stats tx_dropped)
+TX_PER_POLL = 2048  # bytes handed to the HAL per poll at most
 DL_CHUNK = 576  # drug library transfer chunk (raw bytes; 768 in base64)
 MAX_LIBRARY = 65536
 LOG_PAGE_MAX = 32
+ONSET_BACK_MAX_S = 86400  # ONSET at=: at most this long before now (and never after it)
 FLASH_LIBRARY = "druglib.lib"  # installed by DLCOMMIT, in the device form (druglib.py)
 FLASH_LIBRARY_TMP = "druglib.lib.tmp"  # a library being received
 FLASH_LIBRARY_TAG = "druglib.tag"  # its tag for this unit (hex), checked at every boot (libcheck.installed)
@@ -73,7 +76,7 @@ COMMANDS = {
     "PAUSE": ("pause", _MUT, ()),
     "NOTE": ("note", _MUT, ("text",)),
     "FLAG": ("flag", _MUT, ("name", "value")),
-    "INFUSION": ("infusion", _MUT, ("action", "drug", "rate")),
+    "INFUSION": ("infusion", _MUT, ("action", "drug", "rate", "override")),
     "WEAN": ("wean", _MUT, ("action",)),
     "LOG": ("log", 0, ("from", "max")),
     "DLGET": ("dlget", _LAZY, ("off",)),
@@ -220,6 +223,10 @@ class Link:
         self._restore_ids()
         self.stats = {"lines": 0, "ok": 0, "err": 0, "crc": 0, "frame": 0, "binary": 0, "toolong": 0,
                       "partial": 0, "control": 0, "retries": 0, "dropped": 0, "events": 0, "connections": 0}
+        self.stats["tx_dropped"] = 0
+        self._tx = bytearray(TX_BUF)  # frames not yet taken by the UART, oldest first
+        self._tx_mv = memoryview(self._tx)
+        self._tx_n = 0
         self._has_lid = hasattr(hal, "link_id")
         self._conn = hal.link_id() if self._has_lid else 0
         if rand is None:
@@ -273,7 +280,48 @@ class Link:
 
     # ------------------------------------------------------------ output
     def _send(self, body):
-        self.hal.uart_write(_f.seal(body))
+        self._out(_f.seal(body))
+
+    def _out(self, frame):
+        """Queue one whole frame for the host and send what the UART takes now.
+        Never blocks: a frame that does not fit in the buffer is dropped whole
+        (a host that stops reading loses lines, never the unit its loop)."""
+        n = self._tx_n
+        m = len(frame)
+        if n + m > TX_BUF:
+            self._flush()
+            n = self._tx_n
+            if n + m > TX_BUF:
+                self.stats["tx_dropped"] += 1
+                return
+        self._tx[n:n + m] = frame
+        self._tx_n = n + m
+        self._flush()
+
+    def _flush(self):
+        sent = 0
+        while self._tx_n and sent < TX_PER_POLL:
+            n = self._tx_n
+            k = self.hal.uart_write(self._tx_mv[0:n])
+            if k is None:
+                k = n
+            if k <= 0:
+                return
+            if k < n:
+                self._tx[0:n - k] = self._tx_mv[k:n]
+            self._tx_n = n - k
+            sent += k
+
+    def tx_pending(self):
+        return self._tx_n
+
+    def _write_all(self, data):
+        # the REPL's output (maintenance mode: the unit is not monitoring): all of it, in order
+        self._flush()
+        mv = memoryview(data)
+        while len(mv):
+            k = self.hal.uart_write(mv)
+            mv = mv[len(mv) if k is None else k:]
 
     def _on_event(self, ev):
         if self.repl_active:
@@ -319,6 +367,8 @@ class Link:
         if self.repl_active:
             self._poll_repl()
             return 0
+        if self._tx_n:
+            self._flush()
         handled = 0
         taken = 0
         rx = self._rx
@@ -484,14 +534,14 @@ class Link:
         frame = _f.seal(body)
         if cache_sig is not None:
             self._remember(rid, cache_sig, self._first if code is None else -2, frame)
-        self.hal.uart_write(frame)
+        self._out(frame)
 
     def _retry(self, rid, word, k):
         """The same request again: the first reply, or what the table still knows."""
         self.stats["retries"] += 1
         frame = self._replies[k]
         if frame is not None:
-            self.hal.uart_write(frame)
+            self._out(frame)
             return
         seq = self._seqs[k]
         if seq == -2:
@@ -535,6 +585,8 @@ class Link:
             for key in args:
                 if key not in names:
                     raise _args_error("%s does not take %s (takes: %s)" % (word, key, " ".join(names) or "nothing"))
+                if args[key] == "":
+                    raise _args_error("%s= is empty (leave an argument out rather than give it empty)" % key)
             if flags & _MAINT and not self._authorized():
                 raise LinkError(_f.E_AUTH, "%s is a maintenance command: log in first (CHALLENGE, LOGIN)" % word)
             handler = self._maintenance() if flags & _LAZY else self
@@ -561,7 +613,8 @@ class Link:
         self._reply(rid, data, None, None, cache)
         if name == "repl":
             self.repl_active = True
-            self.repl.start(self.hal.uart_write)
+            self._flush()
+            self.repl.start(self._write_all)
 
     def _authorized(self):
         return self._maint is not None and self._maint.auth.authorized()
@@ -592,6 +645,7 @@ class Link:
 
     def _cmd_status(self, args):
         s = self.unit.status()
+        s["tx_dropped"] = self.stats["tx_dropped"]
         eeg = s.get("eeg")
         if isinstance(eeg, dict) and "bsr_trend" in eeg:
             eeg = dict(eeg)
@@ -600,7 +654,10 @@ class Link:
         return _fit(s, _LIMIT - 40, ("eeg", "rules", "due"))
 
     def _cmd_onset(self, args):
-        at = _int_arg(args, "at", 0) if "at" in args else None
+        at = None
+        if "at" in args:  # episode seconds: when the seizure really began, before now
+            now = self.unit.now()
+            at = _int_arg(args, "at", now - ONSET_BACK_MAX_S if now > ONSET_BACK_MAX_S else 0, now)
         se_type = args.get("type")
         if se_type is not None and se_type not in _events.SE_TYPES:
             raise _args_error("type must be one of %s" % ", ".join(_events.SE_TYPES))
@@ -645,8 +702,10 @@ class Link:
         return self._verdict(self.unit.check(_req(args, "drug"), _req(args, "route"), **kw))
 
     def _cmd_dose(self, args):
-        kw = self._dose_kw(args)
-        v = self.unit.give(_req(args, "drug"), _req(args, "route"), override=args.get("override"), **kw)
+        return self._give(_req(args, "drug"), _req(args, "route"), self._dose_kw(args), args.get("override"))
+
+    def _give(self, drug, route, kw, override):
+        v = self.unit.give(drug, route, override=override, **kw)
         if v.get("logged"):
             return self._verdict(v, self._seq(v["event"]))
         verdict = v.get("verdict")
@@ -657,6 +716,7 @@ class Link:
         raise LinkError(code, "%s, not logged: %s" % (verdict, "; ".join(msgs) or "refused"))
 
     def _cmd_ack(self, args):
+        # absent: every active alarm; empty is an error (_handle), an unknown name is refused
         evs = self.unit.ack_alarm(args.get("alarm"))
         return "seq=%s" % ",".join([str(self._seq(e)) for e in evs])
 
@@ -670,8 +730,17 @@ class Link:
         return self._seq_reply(self.unit.flag(_req(args, "name"), _bool_arg(args, "value")))
 
     def _cmd_infusion(self, args):
-        rate = _int_arg(args, "rate", 0, 100000000) if "rate" in args else None
-        return self._seq_reply(self.unit.infusion(_req(args, "action"), _req(args, "drug"), rate))
+        action = _req(args, "action")
+        drug = _req(args, "drug")
+        if action == "stop":
+            if "rate" in args:
+                raise _args_error("a stop takes no rate")
+            return self._seq_reply(self.unit.stop_infusion(drug))
+        if action not in _events.INFUSION_ACTIONS:
+            raise _args_error("action must be one of %s" % ", ".join(_events.INFUSION_ACTIONS))
+        # a start or change is a rate: checked by the dose checker as DOSE rate= is
+        rate = _int_arg(args, "rate", 1, 100000000)
+        return self._give(drug, "infusion", {"rate": "%d mcg/kg/h" % rate}, args.get("override"))
 
     def _cmd_wean(self, args):
         return self._seq_reply(self.unit.wean(args.get("action", "start")))

@@ -269,6 +269,14 @@ class Unit:
         ug/kg/h as an int, or None).  Use give(rate=...) to have it checked."""
         return self._log(_events.infusion(self.now(), action, drug, rate))
 
+    def stop_infusion(self, drug):
+        """Stop a running infusion (the drug's library name or an alias)."""
+        key = self.library.resolve_drug(drug) if self.library.verified else None
+        key = key or drug
+        if not self._infusion_running(key):
+            raise ValueError("no %s infusion is running" % key)
+        return self._log(_events.infusion(self.now(), "stop", key))
+
     def wean(self, action="start"):
         return self._log(_events.wean(self.now(), action))
 

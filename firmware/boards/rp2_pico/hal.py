@@ -38,6 +38,7 @@ BUTTON_PINS = ((10, _hal.BTN_UP), (11, _hal.BTN_DOWN), (12, _hal.BTN_OK), (13, _
 DEBOUNCE_MS = const(40)
 SLOT_MS = const(50)  # buzzer / light sequencer step
 LINK_GAP_MS = const(30000)  # host link: silence after which the next byte is a new connection
+TX_BACKOFF_MS = const(1000)  # host link: a host that does not read gets nothing written this long
 WDT_MS = const(8000)  # rp2040 maximum is about 8.3 s
 BUZZER_HZ = const(2000)
 DATA_DIR = "/data/"
@@ -121,6 +122,9 @@ class PicoHal(_hal.Hal):
         self._rtc = machine.RTC()
         self._poll = select.poll()
         self._poll.register(sys.stdin, select.POLLIN)
+        self._wpoll = select.poll()
+        self._wpoll.register(sys.stdout, select.POLLOUT)
+        self._tx_hold = time.ticks_ms()
         self._one = bytearray(1)
         self._link = 0  # link_id(): bumped by a new connection (see uart_readinto)
         self._rx_last = time.ticks_ms()
@@ -450,7 +454,27 @@ class PicoHal(_hal.Hal):
         return self._link
 
     def uart_write(self, data):
+        """Non-blocking as the core needs it (hal.Hal.uart_write): at most one USB
+        packet (64 bytes), and only when the CDC reports room.  MicroPython's CDC
+        write waits (up to its TX timeout) when a connected host does not read; a
+        write that took that long means the host is not reading: nothing more is
+        written for TX_BACKOFF_MS, the link keeps or drops the rest."""
+        if time.ticks_diff(time.ticks_ms(), self._tx_hold) < 0:
+            return 0
+        ready = False
+        for _ in self._wpoll.ipoll(0):
+            ready = True
+        if not ready:
+            return 0
+        n = len(data)
+        if n > 64:
+            n = 64
+            data = data[:64]
+        t0 = time.ticks_ms()
         self._stdout.write(data)
+        if time.ticks_diff(time.ticks_ms(), t0) > 20:
+            self._tx_hold = time.ticks_add(time.ticks_ms(), TX_BACKOFF_MS)
+        return n
 
     # --- EEG: ADS1299 front end on SPI0 + DRDY (ads1299.py, README wiring) ----
     def _eeg_open(self):
