@@ -154,8 +154,18 @@ class Runner:
         for name in names if isinstance(names, list) else [names]:
             self.emu.press(name)
 
-    def do_weight(self, text):
-        self.unit.set_weight(text)
+    def do_weight(self, w):
+        # "70 kg", or {value, age, expect, override} like a dose step
+        if isinstance(w, str):
+            w = {"value": w}
+        v = self.unit.enter_weight(w["value"], w.get("override"), w.get("age"))
+        want = w.get("expect")
+        if want is not None and v["verdict"] != want:
+            raise StepFailed("weight %s: expected verdict %s, got %s (%s)" % (
+                w["value"], want, v["verdict"], "; ".join(v["messages"])))
+        if want is None and not v["logged"]:
+            raise StepFailed("weight %s not logged: %s: %s" % (w["value"], v["verdict"], "; ".join(v["messages"])))
+        self.emu.unit.step()
 
     def do_event(self, ev):
         if isinstance(ev, str):

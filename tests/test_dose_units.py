@@ -19,10 +19,9 @@ from firmware.core.units import UnitError
     ("500 ug", (500, units.KIND_MASS)),
     ("1.5 g", (1500000, units.KIND_MASS)),
     ("1400 mg PE", (1400000, units.KIND_PE)),
-    ("1400 MG pe", (1400000, units.KIND_PE)),
     ("1400 mg FOS-Na", (1400000, units.KIND_FOSNA)),
     ("2 mL", (2000, units.KIND_VOLUME)),
-    ("2.25 ml", (2250, units.KIND_VOLUME)),
+    ("2.25 mL", (2250, units.KIND_VOLUME)),
 ])
 def test_parse_mass(text, expected):
     assert units.parse_mass(text) == expected
@@ -34,6 +33,14 @@ def test_parse_mass(text, expected):
     ("", "empty"),
     ("mg", "does not start with a number"),
     ("4 mgs", "unknown unit"),
+    # units are exact tokens (clinical.md Review round 2 rule 12)
+    ("4 m g", "not written as 'mg'"),
+    ("4 Mg", "not written as 'mg'"),
+    ("4 MG", "not written as 'mg'"),
+    ("1400 MG pe", "not written as 'mg PE'"),
+    ("1400 mgPE", "not written as 'mg PE'"),
+    ("2.25 ml", "not written as 'mL'"),
+    ("500 MCG", "not written as 'mcg'"),
     ("4 units", "unknown unit"),
     (".5 mg", "leading zero"),
     ("4. mg", "ends in a decimal point"),
@@ -66,14 +73,15 @@ def test_non_text_rejected(bad):
 
 @pytest.mark.parametrize("text,grams", [
     ("70 kg", 70000), ("70kg", 70000), ("70.5 kg", 70500), ("3500 g", 3500),
-    ("154 lb", round(F(154) * F("453.59237"))), ("154lbs", 69853), ("44 lb", 19958),
+    ("154 lb", round(F(154) * F("453.59237"))), ("154lb", 69853), ("44 lb", 19958),
     ("0.0005 kg", 1),  # rounded half up to the gram
 ])
 def test_parse_weight(text, grams):
     assert units.parse_weight(text) == grams
 
 
-@pytest.mark.parametrize("text", ["70", "70 stone", "70 kgs", "-70 kg", "0 kg", "nan kg"])
+@pytest.mark.parametrize("text", ["70", "70 stone", "70 kgs", "-70 kg", "0 kg", "nan kg", "70 KG", "70 Kg", "154 lbs",
+                                  "154 LB", "70 k g"])
 def test_parse_weight_rejects(text):
     with pytest.raises(UnitError):
         units.parse_weight(text)
@@ -98,13 +106,13 @@ def test_parse_duration_rejects(text):
     ("0.05 mg/kg/h", (50000, units.KIND_MASS, True, 3600)),
     ("378 mg/h", (378000000, units.KIND_MASS, False, 3600)),
     ("37.8 mL/h", (37800000, units.KIND_VOLUME, False, 3600)),
-    ("2 mg / kg / h", (2000000, units.KIND_MASS, True, 3600)),
 ])
 def test_parse_rate(text, expected):
     assert units.parse_rate(text) == expected
 
 
-@pytest.mark.parametrize("text", ["2", "2 mg", "2 mg/kg", "2 mg/kg/s", "2 mg/lb/h", "2 mg/kg/h/h", "2 units/kg/h"])
+@pytest.mark.parametrize("text", ["2", "2 mg", "2 mg/kg", "2 mg/kg/s", "2 mg/lb/h", "2 mg/kg/h/h", "2 units/kg/h",
+                                  "2 mg / kg / h", "2 MG/kg/h", "2 mg/KG/h", "37.8 ml/h"])
 def test_parse_rate_rejects(text):
     with pytest.raises(UnitError):
         units.parse_rate(text)
@@ -113,7 +121,7 @@ def test_parse_rate_rejects(text):
 def test_parse_concentration():
     assert units.parse_concentration("50 mg PE/mL") == (50000, units.KIND_PE)
     assert units.parse_concentration("2 mg/mL") == (2000, units.KIND_MASS)
-    for bad in ("2 mg", "2", "2 mL/mL", "2 mg/L"):
+    for bad in ("2 mg", "2", "2 mL/mL", "2 mg/L", "2 mg/ml", "50 mg pe/mL"):
         with pytest.raises(UnitError):
             units.parse_concentration(bad)
 

@@ -214,7 +214,8 @@ def test_v19_levetiracetam_lb_as_kg_hard():
 def test_v20_valproate_over_10min_adequate(vid):
     v = check(vid)
     assert min(VPA_PER_KG * 60, VPA_MAX) == 2400
-    assert F(2400, 10) / 60 == 4  # mg/kg/min: within 3-6 (NCS) and = ESETT 4
+    # the rate the checker read: mg/kg/min = ug / g / min, within 3-6 (NCS) and = ESETT 4
+    assert admin_mg_kg_min(v) == F(2400, 10) / 60 == 4
     assert v["verdict"] == "adequate"
     assert has_msg(v, "note:", "20 mg/min")  # the label limit is shown as advice
 
@@ -222,13 +223,15 @@ def test_v20_valproate_over_10min_adequate(vid):
 @pytest.mark.parametrize("vid", ["v21", "v21ncs"])
 def test_v21_valproate_over_5min_soft(vid):
     v = check(vid)
-    assert F(2400, 5) / 60 == 8  # > 6 (NCS) and > 4 (ESETT)
+    assert admin_mg_kg_min(v) == 8  # > 6 (NCS) and > 4 (ESETT)
     assert v["verdict"] == "soft" and codes(v) == ["rate_soft"]
 
 
 def test_v22_propofol_90_for_72h_soft_pris():
     v = check("v22")
-    assert 30 <= 90 <= 200 and 90 > 80 and 72 > 48
+    r = mcg_kg_min(v)
+    assert r == 90 and 30 <= r <= 200 and r > 80  # inside the NCS range, above the PRIS 80
+    assert v["duration_s"] == 72 * 3600 > 48 * 3600
     assert v["verdict"] == "soft" and codes(v) == ["rate_rule"]
     assert has_msg(v, "propofol infusion syndrome")
     mg_h = F(90) * 60 / 1000 * 70
@@ -250,25 +253,42 @@ def test_v22_at_48h_exactly_is_not_over_48h():
 
 def test_v23_propofol_mg_for_mcg_hard():
     v = check("v23")
-    assert 80 * 1000 > 200
+    assert mcg_kg_min(v) == 80 * 1000 > 200  # read as 80 mg: 80000 mcg/kg/min
     assert v["verdict"] == "hard" and codes(v) == ["rate_over_hard"]
 
 
 def test_v24_midazolam_per_min_for_per_h_hard():
     v = check("v24")
-    assert F("0.2") * 60 == 12 and 12 > 3
+    assert mg_kg_h(v) == F("0.2") * 60 == 12 and mg_kg_h(v) > 3
     assert v["verdict"] == "hard"
     assert v["rate"] == "12 mg/kg/h"
 
 
 def test_v25_ketamine_bolus_adequate_infusion_soft():
     b = check("v25bolus")
-    assert F(120, 80) == F("1.5") and F("0.5") <= F("1.5") <= F("4.5")
+    per_kg = F(b["dose_ug"], b["weight_g"])  # ug/g = mg/kg
+    assert per_kg == F("1.5") and F("0.5") <= per_kg <= F("4.5")
     assert b["verdict"] == "adequate"
     r = check("v25rate")
-    assert 5 < 6 <= 10
+    assert 5 < mg_kg_h(r) == 6 <= 10  # above the NCS 5, not above the hard 10
     assert r["verdict"] == "soft" and codes(r) == ["rate_over_soft"]
-    assert F(6) * 80 * 1000 / 60 / 80 == 100  # = 100 mcg/kg/min, as the vector says
+    assert mcg_kg_min(r) == 100  # = 100 mcg/kg/min, as the vector says
+
+
+def mcg_kg_min(v):
+    """The infusion rate the checker computed, in mcg/kg/min (exact)."""
+    num, den = v["rate_ng_per_kg_h"]
+    return F(num, den * 60000)
+
+
+def mg_kg_h(v):
+    num, den = v["rate_ng_per_kg_h"]
+    return F(num, den * 1000000)
+
+
+def admin_mg_kg_min(v):
+    """A bolus's administration rate as the checker read it: dose / time / weight."""
+    return F(v["dose_ug"] * 60, v["over_s"] * v["weight_g"])
 
 
 # ---------------- extra edge cases (section 13) ----------------
@@ -309,13 +329,13 @@ def test_mixed_benzodiazepines_fractional_sum():
 
 def test_levetiracetam_90kg_within_ncs_rate():
     v = check("lev90_ncs")
-    assert F(4500, 10) / 90 == 5
+    assert admin_mg_kg_min(v) == F(4500, 10) / 90 == 5
     assert "rate_soft" not in codes(v)
 
 
 def test_levetiracetam_60kg_rate_depends_on_reference():
-    assert F(3600, 10) / 60 == 6
     a = check("lev60_aes")
+    assert admin_mg_kg_min(a) == F(3600, 10) / 60 == 6
     assert a["verdict"] == "adequate" and "rate_soft" not in codes(a)
     n = check("lev60_ncs")
     assert "rate_soft" in codes(n) and n["verdict"] == "soft"
@@ -358,7 +378,9 @@ def test_repeat_rules_use_history():
 def test_weight_plausibility_names_the_problem():
     v = check("weight_lb_slip")
     assert v["verdict"] == "soft"
-    assert has_msg(v, "weight 154 kg is above the plausible range for this patient", "entered in lb?")
+    # clinical.md Review round 2 rule 2: the previous weight is shown with the question
+    assert has_msg(v, "weight 154 kg is 2.2 times the previous 70 kg", "was the weight entered in lb?")
+    assert codes(v) == ["weight_lb_as_kg"]
     c = check("child_154kg")
     assert c["verdict"] == "soft" and has_msg(c, "weight 154 kg is above the plausible range", "entered in lb?")
 
@@ -372,7 +394,8 @@ def test_not_covered_is_error():
 def test_inferred_adult_gets_paediatric_boxed_limit_as_soft():
     v = check("fos_adult_inferred_ped_rate")
     # 1200 mg PE over 9 min = 133 mg PE/min: below 150 (adult), above 2 x 60 = 120 (child)
-    assert F(1200, 9) < 150 and F(1200, 9) > 2 * 60
+    pe_min = F(v["dose_ug"] * 60, v["over_s"] * 1000)
+    assert pe_min == F(1200, 9) and pe_min < 150 and pe_min > 2 * 60
     assert v["verdict"] == "soft" and has_msg(v, "confirm")
     assert check("fos_adult_inferred_ped_rate", age_group="adult")["verdict"] == "adequate"
     assert check("fos_adult_inferred_ped_rate", age_group="child")["verdict"] == "hard"

@@ -15,6 +15,7 @@
 # cannot flip between a float32 board and CPython.  Rounding happens only
 # for displayed numbers, and is explicit (half up; minimum times up).
 from . import druglib
+from . import rules as _rules
 from . import units
 
 ADEQUATE = "adequate"
@@ -24,6 +25,12 @@ HARD = "hard"
 ERROR = "error"
 VERDICTS = (ADEQUATE, UNDERDOSED, SOFT, HARD, ERROR)
 _RANK = {ADEQUATE: 0, UNDERDOSED: 1, SOFT: 2, HARD: 3, ERROR: 4}
+
+
+_MICRO = ("mcg", "ug", "\u00b5g", "\u03bcg")
+# Below 2 years: ESETT enrolled from 2 y, AES excludes neonates (Review round 2 rule 13)
+EVIDENCE_FROM_MONTHS = 24
+OUTSIDE = "outside the guideline's population: neonatal dosing needs a neonatal protocol"
 
 
 class _Refuse(Exception):
@@ -45,6 +52,7 @@ def _new_verdict(drug, route, reference):
         "age_group_inferred": False,
         "dose_ug": None,
         "dose_unit": None,
+        "entered_unit": None,
         "rate": None,
         "rate_ng_per_kg_h": None,  # [num, den]: exact rational
         "over_s": None,
@@ -67,6 +75,9 @@ def _new_verdict(drug, route, reference):
         "bzd_permille": 0,
         "bzd_cumulative_permille": 0,
         "second_line_adequate": False,
+        "age_months": None,
+        "extrapolated": False,
+        "route_outside_esett": False,
         "limits": [],
         "messages": [],
         "cautions": [],
@@ -169,21 +180,44 @@ def _age_group(age_group, weight_g, lib):
     return age_group, False
 
 
+def _weight_change(v, lib, weight_g, prev_weight_g):
+    """Findings for a weight re-entered during an episode (clinical.md Review round 2, rule 2):
+    new/old about 2.2 (or 1/2.2) looks like a lb/kg slip; any other change above the
+    library's limit (20 %) needs confirmation with the previous value shown."""
+    if isinstance(prev_weight_g, bool) or not isinstance(prev_weight_g, int) or prev_weight_g <= 0:
+        raise _Refuse("previous weight must be a positive number of grams")
+    w = units.fmt_weight(weight_g)
+    pw = units.fmt_weight(prev_weight_g)
+    st = lib.settings if lib.verified else _WEIGHT_DEFAULTS
+    lo, hi = st.get("lb_ratio_permille", _WEIGHT_DEFAULTS["lb_ratio_permille"])
+    chg = st.get("weight_change_soft_permille", _WEIGHT_DEFAULTS["weight_change_soft_permille"])
+    if lo * prev_weight_g <= 1000 * weight_g <= hi * prev_weight_g:
+        _finding(v, SOFT, "weight_lb_as_kg",
+                 "weight %s is %s times the previous %s: was the weight entered in lb? (%s lb = %s)" % (
+                     w, _ratio_text(weight_g, prev_weight_g), pw, units.fmt_fixed(weight_g, 1000, 1),
+                     units.fmt_weight(units.round_half_up(weight_g * 45359237, 100000000))), weight_g, prev_weight_g)
+    elif lo * weight_g <= 1000 * prev_weight_g <= hi * weight_g:
+        _finding(v, SOFT, "weight_kg_as_lb",
+                 "weight %s is 1/%s of the previous %s: was the weight entered in lb instead of kg?" % (
+                     w, _ratio_text(prev_weight_g, weight_g), pw), weight_g, prev_weight_g)
+    elif abs(weight_g - prev_weight_g) * 1000 > chg * prev_weight_g:
+        _finding(v, SOFT, "weight_change",
+                 "weight %s is %s %s than the previous %s: confirm the new weight" % (
+                     w, _percent(abs(weight_g - prev_weight_g), prev_weight_g),
+                     "more" if weight_g > prev_weight_g else "less", pw), weight_g, prev_weight_g)
+
+
+# Used for a weight entry when the library cannot be verified (doses are refused
+# then, but the weight still goes on the record with the same checks).
+_WEIGHT_DEFAULTS = {"weight_error_below_g": 300, "weight_error_above_g": 350000, "lb_ratio_permille": [2090, 2310],
+                    "weight_change_soft_permille": 200}
+
+
 def _check_weight_plausible(v, lib, weight_g, age_group, inferred, prev_weight_g):
     w = units.fmt_weight(weight_g)
     if prev_weight_g is not None:
-        if isinstance(prev_weight_g, bool) or not isinstance(prev_weight_g, int) or prev_weight_g <= 0:
-            raise _Refuse("previous weight must be a positive number of grams")
-        lo, hi = lib.setting("lb_ratio_permille")
-        if lo * prev_weight_g <= 1000 * weight_g <= hi * prev_weight_g:
-            _finding(v, SOFT, "weight_lb_as_kg",
-                     "weight %s is above the plausible range for this patient (%s times the previous %s) \u2014 entered in lb?" % (
-                         w, _ratio_text(weight_g, prev_weight_g), units.fmt_weight(prev_weight_g)), weight_g, prev_weight_g)
-        elif lo * weight_g <= 1000 * prev_weight_g <= hi * weight_g:
-            _finding(v, SOFT, "weight_kg_as_lb",
-                     "weight %s is below the plausible range for this patient (1/%s of the previous %s) \u2014 kg entered as lb?" % (
-                         w, _ratio_text(prev_weight_g, weight_g), units.fmt_weight(prev_weight_g)), weight_g, prev_weight_g)
-    if inferred:
+        _weight_change(v, lib, weight_g, prev_weight_g)
+    if inferred or not lib.verified:
         return  # the group was derived from this weight; only the hard bounds apply
     plo, phi = lib.setting("weight_plausible_g")[age_group]
     if weight_g > phi:
@@ -194,6 +228,81 @@ def _check_weight_plausible(v, lib, weight_g, age_group, inferred, prev_weight_g
         _finding(v, SOFT, "weight_low",
                  "weight %s is below the plausible range for this patient (%s, from %s) \u2014 entered in the wrong unit?" % (
                      w, age_group, units.fmt_weight(plo)), weight_g, plo)
+
+
+def check_weight(weight, prev_weight_g=None, age_group=None, library=None, age=None):
+    """The verdict on a weight entry, like a dose's: adequate, soft (needs a
+    reasoned override to be applied) or error (never applied).
+
+    weight: '70 kg' / '154 lb' or int grams; prev_weight_g: the weight in use
+    (None for a first entry); age: '18 months' / '7 y' (optional, entered with
+    the weight).  Never raises."""
+    v = {"verdict": ADEQUATE, "weight_g": None, "prev_weight_g": prev_weight_g, "age_months": None, "limits": [],
+         "messages": []}
+    try:
+        lib = library if library is not None else druglib.get()
+        if lib.verified:
+            w = _weight(weight, lib)
+        else:
+            w = _weight(weight, _Defaults())
+            v["messages"].append("drug library not verified (%s): weight checked against built-in limits" % lib.reason)
+        v["weight_g"] = w
+        if age is not None:
+            try:
+                v["age_months"] = units.parse_age(age) if isinstance(age, str) else None
+            except units.UnitError as e:
+                raise _Refuse(str(e))
+            if v["age_months"] is None or v["age_months"] > 1800:
+                raise _Refuse("age must be text with a unit, e.g. '18 months' or '7 y'")
+            if v["age_months"] < EVIDENCE_FROM_MONTHS:
+                v["messages"].append(OUTSIDE)
+        group = age_group
+        if group is not None and group not in druglib.AGE_GROUPS:
+            raise _Refuse("age group %r is not one of: adult, child" % (group,))
+        _check_weight_plausible(v, lib, w, group, group is None, prev_weight_g)
+        if v["verdict"] == ADEQUATE:
+            if prev_weight_g is None or prev_weight_g == w:
+                v["messages"].append("weight %s" % units.fmt_weight(w))
+            else:
+                v["messages"].append("weight %s (previous %s)" % (units.fmt_weight(w), units.fmt_weight(prev_weight_g)))
+    except _Refuse as e:
+        v["verdict"] = ERROR
+        v["messages"].append(e.args[0])
+    except Exception as e:  # a bug must never apply a weight unchecked
+        v["verdict"] = ERROR
+        v["messages"].append("internal error while checking the weight (%s: %s)" % (type(e).__name__, e))
+    return v
+
+
+def weight_entry(v, override=None):
+    """Whether a checked weight may be applied (v["apply"]) and the note that
+    goes in the log before it (or None): error never; soft only with an
+    override reason of 3 characters or more; a change shows the previous weight."""
+    v["logged"] = False
+    v["event"] = None
+    v["apply"] = False
+    verdict = v["verdict"]
+    if verdict not in (ADEQUATE, SOFT):
+        return None
+    why = ""
+    if verdict == SOFT:
+        if not override or len(str(override).strip()) < 3:
+            v["messages"].append("soft limit: give an override reason to apply this weight")
+            return None
+        why = ", override: %s [%s]" % (str(override).strip(), ",".join([str(x["code"]) for x in v["limits"]]))
+    v["apply"] = True
+    old = v.get("prev_weight_g")
+    if (old is None or old == v["weight_g"]) and not why:
+        return None
+    return ("weight %s -> %s%s" % ("-" if old is None else units.fmt_weight(old), units.fmt_weight(v["weight_g"]),
+                                   why))[:200]  # events.NOTE_MAX
+
+
+class _Defaults:
+    verified = False
+
+    def setting(self, name):
+        return _WEIGHT_DEFAULTS[name]
 
 
 # ------------------------------------------------------ reference doses ----
@@ -240,9 +349,35 @@ def _reference_dose(rule, weight_g, v, drug_name, unit):
                     band = "%s-%s band" % (units.fmt_fixed(b["lo_g"], 1000, 3), units.fmt_weight(b["hi_g"]))
                 return c, c, mx, "%s for %s (%s)" % (units.fmt_ug(b["ug"], unit), kg, band)
         raise _Refuse("%s at %s: %s" % (drug_name, kg, rule.get("uncovered", "no weight band covers this weight")))
+    if basis == "age_bands":
+        m = v["age_months"]
+        top = rule["bands"][-1]
+        if m is None:
+            if v["age_group"] != "adult" or top["hi_mo"] is not None:
+                raise _Refuse("%s %s is dosed by age (%s): enter the patient's age" % (
+                    drug_name, v["route"], rule.get("src", "")))
+            b = top
+        else:
+            b = None
+            for x in rule["bands"]:
+                if m >= x["lo_mo"] and (x["hi_mo"] is None or m <= x["hi_mo"]):
+                    b = x
+            if b is None:
+                raise _Refuse("%s at %s: %s" % (drug_name, _age_text(m), rule.get("uncovered", "no age band covers this age")))
+        c = b["ug"] * 1000
+        band = "adults" if m is None else _age_text(m)
+        return c, c, mx, "%s for %s (age band %s%s)" % (
+            units.fmt_ug(b["ug"], unit), band, _age_text(b["lo_mo"]),
+            " and over" if b["hi_mo"] is None else "-" + _age_text(b["hi_mo"]))
     if basis == "none":
         raise _Refuse("%s %s for a %s: %s" % (drug_name, v["route"], v["age_group"], rule.get("why", "not covered")))
     raise _Refuse("library rule for %s %s has an unknown dosing basis %r" % (drug_name, v["route"], basis))
+
+
+def _age_text(months):
+    if months < 24:
+        return "%d months" % months
+    return "%d y" % (months // 12)
 
 
 def _ng_to_ug(ng):
@@ -257,6 +392,7 @@ def _dose_amount(value, entry, v, concentration_ug_ml, drug_name):
         return _as_int(value, "dose", "'4 mg'")
     try:
         amount, kind = units.parse_mass(value, "dose")
+        v["entered_unit"] = units.split_number(value, "dose")[2]
     except units.UnitError as e:
         raise _Refuse(str(e))
     if kind == units.KIND_VOLUME:
@@ -331,6 +467,10 @@ def _check_bolus(v, lib, entry, rule, d_ug, weight_g, over_s, drug_name, conc, h
     v["maximum"] = units.fmt_ug(mx, unit) if mx is not None else None
     s = lib.settings
     dn = d_ug * 1000
+    if v["dose_unit"] == "mg" and v["entered_unit"] in _MICRO and dn * 100 <= lo:
+        # "4 mcg" of lorazepam: a unit slip, never an underdose (Review round 2 rule 12)
+        raise _Refuse("check units: mcg entered for a mg drug (%s is %s of the %s reference %s)" % (
+            "%d mcg" % d_ug, "1/%s" % units.fmt_fixed(lo, dn, 0), v["reference"].upper(), desc))
     dose_txt = "%s %s" % (drug_name, units.fmt_ug(d_ug, unit))
     if dn * 1000 > s["hard_over_permille"] * hi:
         _finding(v, HARD, "dose_over_hard",
@@ -348,6 +488,18 @@ def _check_bolus(v, lib, entry, rule, d_ug, weight_g, over_s, drug_name, conc, h
         v["messages"].append("%s is within the %s reference %s" % (dose_txt, v["reference"].upper(), desc))
     if mx is not None and d_ug > mx:
         v["messages"].append("%s is above the %s maximum per dose" % (dose_txt, units.fmt_ug(mx, unit)))
+    lc = entry.get("load_caution")
+    if lc:
+        # a per-load ceiling no guideline sets (phenobarbital, Review round 2 rule 14): the lower
+        # of the per-kg and the absolute figure, soft above it
+        cap = lc["ug_per_kg"] * weight_g
+        if lc.get("max_ug") is not None and lc["max_ug"] * 1000 < cap:
+            cap = lc["max_ug"] * 1000
+        if dn > cap:
+            _finding(v, SOFT, "load_caution",
+                     "%s is above %s (the lower of %s/kg and %s per load; no guideline cap) -- confirm with a reason" % (
+                         dose_txt, units.fmt_ug(_ng_to_ug(cap), unit), units.fmt_ug(lc["ug_per_kg"], unit),
+                         units.fmt_ug(lc.get("max_ug"), unit)), d_ug, _ng_to_ug(cap))
     # volume to draw
     c = conc
     concs = entry.get("concentrations_ug_per_ml", [])
@@ -364,7 +516,7 @@ def _check_bolus(v, lib, entry, rule, d_ug, weight_g, over_s, drug_name, conc, h
     # administration rate
     _check_admin_rate(v, lib, rate_rules, d_ug, weight_g, over_s, drug_name, unit)
     # repeat rule, from the episode's history
-    _check_repeat(v, entry, history, t, drug_name)
+    _check_repeat(v, lib, entry, history, t, drug_name)
 
 
 def _percent(num, den):
@@ -441,7 +593,16 @@ def _check_admin_rate(v, lib, limits, d_ug, weight_g, over_s, drug_name, unit):
             v["messages"].append("no administration time given: give over at least %s min" % v["min_minutes"])
 
 
-def _check_repeat(v, entry, history, t, drug_name):
+def _same_drug(lib, dk):
+    """The drugs that count as dk for the repeat rules (library setting same_drug_groups:
+    phenytoin and fosphenytoin, 1 mg PE = 1 mg phenytoin sodium)."""
+    for g in lib.settings.get("same_drug_groups") or []:
+        if dk in g:
+            return g
+    return [dk]
+
+
+def _check_repeat(v, lib, entry, history, t, drug_name):
     # The library's repeat rule for the reference (0 where it sets none): the
     # one value the checker's repeat findings and the unit's "repeat due" both
     # use (clinical.md Review round 2 rule 8); the dose event carries it.
@@ -455,16 +616,20 @@ def _check_repeat(v, entry, history, t, drug_name):
         v["repeat_after_s"] = druglib.pick(gap, v["reference"], v["age_group"]) or 0
     if not history:
         return
-    same = [e for e in history if _is_dose(e) and e.get("drug") == v["drug"] and e.get("route") == v["route"]]
+    group = _same_drug(lib, v["drug"])
+    same = [e for e in history if _is_dose(e) and e.get("drug") in group and e.get("route") == v["route"]]
     if not same:
         return
     n = len(same) + 1
     mxd = v["repeat_max"]
     if mxd and n > mxd:
         allowed = "a single dose" if mxd == 1 else "%d doses" % mxd
+        one = ""
+        if len(group) > 1:
+            one = " (%s count as one drug)" % " and ".join(group)
         _finding(v, SOFT, "repeat_count",
-                 "this would be %s dose %d; %s allows %s (%s)" % (drug_name, n, v["reference"].upper(), allowed, rep.get("src", "")),
-                 n, mxd)
+                 "this would be %s dose %d%s; %s allows %s (%s)" % (
+                     drug_name, n, one, v["reference"].upper(), allowed, rep.get("src", "")), n, mxd)
     gap = v["repeat_after_s"]
     if gap and isinstance(t, int) and not isinstance(t, bool):
         last = None
@@ -509,45 +674,72 @@ def _second_line_ok(rule, d_ug, weight_g, v, lib, drug_name, unit):
     return d_ug * 1000 * 1000 >= lib.setting("under_permille") * lo
 
 
+def _is_bzd_dose(e):
+    """A benzodiazepine bolus of any drug and route (infusions are not doses here)."""
+    if not _is_dose(e) or e.get("kind") == "infusion" or e.get("route") == "infusion":
+        return False
+    ct = e.get("counts_toward")
+    if ct is not None:
+        return ct == "benzodiazepine"
+    return e.get("drug") in _rules.BENZODIAZEPINES
+
+
 def _counts(v, lib, entry, rule, d_ug, weight_g, history, drug_name):
     ct = entry.get("counts_toward")
     v["counts_toward"] = ct
     if ct == "benzodiazepine":
         prior = 0
+        n = 0
         for e in history or []:
-            if _is_dose(e):
+            if _is_bzd_dose(e):
+                n += 1
                 x = e.get("bzd_permille", 0)
                 if isinstance(x, int) and not isinstance(x, bool) and x > 0:
                     prior += x
-        # The repeat rules are per drug and route; this one is per class: after a first
-        # dose and one repeat, any further benzodiazepine needs a reasoned override.
-        if prior >= lib.setting("bzd_class_soft_permille"):
+        # The repeat rules are per drug and route; this one is per class (Review round 2
+        # rule 4): after a first dose and one repeat of any benzodiazepine, by any route,
+        # a further one needs a reasoned override.
+        if n >= 2 or prior >= lib.setting("bzd_class_soft_permille"):
             _finding(v, SOFT, "bzd_class_cumulative",
-                     "benzodiazepines already given: %s of an adequate dose (a first dose and one repeat); "
-                     "another one risks respiratory depression - confirm, or move to second-line therapy"
-                     % _percent(prior, 1000), prior, lib.setting("bzd_class_soft_permille"))
-        if not entry.get("esett"):
+                     "benzodiazepines already given: %d doses, %s of an adequate dose (a first dose and one repeat, any "
+                     "drug or route); another one risks respiratory depression - confirm, or move to second-line therapy"
+                     % (n, _percent(prior, 1000)), n, 2)
+        es = entry.get("esett")
+        if es:
+            p = _bzd_permille(entry, d_ug, weight_g, lib)
+            thr = _esett_threshold_text(entry, weight_g, lib)
+            what = "ESETT"
+        elif entry.get("staging") == "route_reference":
+            # ESETT did not use this route: a full dose by the route's own reference counts
+            lo = _reference_dose(rule, weight_g, v, drug_name, entry.get("dose_unit", "mg"))[0]
+            p = (d_ug * 1000 * 1000) // lo
+            thr = units.fmt_ug(_ng_to_ug(lo))
+            what = "route outside ESETT, %s reference" % v["reference"].upper()
+            v["route_outside_esett"] = True
+            v["messages"].append(entry.get("esett_note", "route outside ESETT"))
+        else:
             v["messages"].append(entry.get("esett_note", "this route does not count toward the benzodiazepine gate"))
             return
-        p = _bzd_permille(entry, d_ug, weight_g, lib)
+        if v["extrapolated"]:
+            what += ", extrapolated below 2 y"
         v["bzd_permille"] = p
         v["bzd_cumulative_permille"] = prior + p
         v["counts_as_adequate"] = prior + p >= 1000
-        thr = _esett_threshold_text(entry, weight_g, lib)
         frac = _percent(prior + p, 1000)
         if prior + p >= 1000:
-            v["messages"].append("benzodiazepine gate met (ESETT): cumulative %s of an adequate dose (%s %s at %s)" % (
-                frac, thr, drug_name.lower(), units.fmt_weight(weight_g)))
+            v["messages"].append("benzodiazepine gate met (%s): cumulative %s of an adequate dose (%s %s at %s)" % (
+                what, frac, thr, drug_name.lower(), units.fmt_weight(weight_g)))
         else:
             v["messages"].append(
-                "underdosed: established-SE criteria not met (ESETT adequate %s dose at %s is %s; cumulative %s of it)" % (
-                    drug_name.lower(), units.fmt_weight(weight_g), thr, frac))
+                "underdosed: established-SE criteria not met (%s adequate %s dose at %s is %s; cumulative %s of it)" % (
+                    what, drug_name.lower(), units.fmt_weight(weight_g), thr, frac))
     elif ct == "second_line":
         ok = _second_line_ok(rule, d_ug, weight_g, v, lib, drug_name, entry.get("dose_unit", "mg"))
         v["second_line_adequate"] = ok
         v["counts_as_adequate"] = ok
         if ok:
-            v["messages"].append("counts as an adequate second-line load (%s reference)" % v["reference"].upper())
+            v["messages"].append("counts as an adequate second-line load (%s reference%s)" % (
+                v["reference"].upper(), ", extrapolated" if v["extrapolated"] else ""))
         else:
             v["messages"].append("does not count as an adequate second-line load (%s reference)" % v["reference"].upper())
 
@@ -648,7 +840,7 @@ def _rate_text(x):
 # -------------------------------------------------------------- public ----
 
 def check_dose(drug, route, weight, dose=None, rate=None, over=None, duration=None, reference="aes",
-               age_group=None, concentration=None, history=None, t=None, prev_weight_g=None, library=None):
+               age_group=None, concentration=None, history=None, t=None, prev_weight_g=None, library=None, age=None):
     """Check one dose (bolus or load: `dose`) or one infusion `rate`.
 
     weight: '70 kg' / '154 lb' or int grams.  dose: '4 mg', '1400 mg PE',
@@ -662,21 +854,24 @@ def check_dose(drug, route, weight, dose=None, rate=None, over=None, duration=No
     v = _new_verdict(drug, route, reference)
     try:
         _check(v, drug, route, weight, dose, rate, over, duration, reference, age_group, concentration,
-               history, t, prev_weight_g, library)
+               history, t, prev_weight_g, library, age)
     except _Refuse as e:
         _fail(v, e.args[0])
     except Exception as e:  # a bug must never look like a safe dose
         _fail(v, "internal error while checking (%s: %s): dose not verified" % (type(e).__name__, e))
-    if v["verdict"] == ERROR:
+    if v["verdict"] in (ERROR, HARD):  # refused: never given, so it counts toward nothing
         v["counts_as_adequate"] = False
         v["bzd_permille"] = 0
         v["bzd_cumulative_permille"] = 0
         v["second_line_adequate"] = False
+    if v["extrapolated"]:
+        v["messages"].insert(0, OUTSIDE)
+        v["cautions"].insert(0, OUTSIDE)
     return v
 
 
 def _check(v, drug, route, weight, dose, rate, over, duration, reference, age_group, concentration,
-           history, t, prev_weight_g, library):
+           history, t, prev_weight_g, library, age):
     lib = library if library is not None else druglib.get()
     v["library_version"] = lib.version
     v["library_sha256"] = lib.sha256
@@ -707,6 +902,17 @@ def _check(v, drug, route, weight, dose, rate, over, duration, reference, age_gr
         raise _Refuse("dose history must be a list of dose events")
     weight_g = _weight(weight, lib)
     v["weight_g"] = weight_g
+    if age is not None:
+        if isinstance(age, str):
+            try:
+                v["age_months"] = units.parse_age(age)
+            except units.UnitError as e:
+                raise _Refuse(str(e))
+        elif isinstance(age, int) and not isinstance(age, bool) and 0 <= age <= 1800:
+            v["age_months"] = age
+        else:
+            raise _Refuse("age must be text with a unit, e.g. '18 months' or '7 y'")
+        v["extrapolated"] = v["age_months"] < EVIDENCE_FROM_MONTHS
     group, inferred = _age_group(age_group, weight_g, lib)
     v["age_group"], v["age_group_inferred"] = group, inferred
     if inferred:
@@ -763,6 +969,7 @@ def dose_event_fields(verdict):
         "reference": verdict.get("reference"),
         # an inferred age group is re-inferred from the new weight by assess()
         "age_group": None if verdict.get("age_group_inferred") else verdict.get("age_group"),
+        "age_months": verdict.get("age_months"),
         "verdict": verdict.get("verdict"),
         "library_version": verdict.get("library_version"),
         # the repeat rule the checker applied (RR2 rule 8): the due list opens the repeat from it
@@ -782,7 +989,7 @@ def assess(dose_event, weight_g, library=None):
             return 0, False
         v = check_dose(dose_event.get("drug"), dose_event.get("route"), weight_g, dose=amount,
                        reference=dose_event.get("reference") or "aes", age_group=dose_event.get("age_group"),
-                       library=library)
+                       library=library, age=dose_event.get("age_months"))
         if v["verdict"] == ERROR:
             return 0, False
         return v["bzd_permille"], bool(v["second_line_adequate"])

@@ -79,12 +79,13 @@ NAME_MAX = 32
 REQ_MAX = 50  # "req": "<request id>:<32 hex digits>", the link request that logged the event
 WEIGHT_MIN_G = 300  # smallest preterm neonate; anything below is an entry error
 WEIGHT_MAX_G = 350000
+AGE_MAX_MONTHS = 1800
 
 # Optional dose metadata written by the dose checker (dosecheck.dose_event_fields);
 # kept in the event so its assess() can re-check the dose later.  JSON null
 # (None) is accepted for these and means "not given".
 DOSE_META_STR = ("kind", "counts_toward", "reference", "age_group", "verdict", "library_version")
-DOSE_META_INT = ("rate_ng_per_kg_h", "repeat_max", "repeat_after_s")
+DOSE_META_INT = ("rate_ng_per_kg_h", "repeat_max", "repeat_after_s", "age_months")
 DOSE_KINDS = ("bolus", "infusion")
 
 TYPES = ("onset", "stop", "recur", "recovered", "dose", "infusion", "wean", "eeg",
@@ -101,7 +102,7 @@ _FIELDS = {
     "infusion": (("action", "drug"), ("rate_ug_kg_h",)),
     "wean": (("action",), ()),
     "eeg": (("state",), ()),
-    "weight": (("grams",), ()),
+    "weight": (("grams",), ("age_months",)),
     "flag": (("name", "value"), ()),
     "alarm": (("action",), ("cond",)),
     "note": (("text",), ()),
@@ -200,6 +201,8 @@ def validate(ev):
         _str(ev, "state", EEG_STATES)
     elif kind == "weight":
         _int(ev, "grams", WEIGHT_MIN_G, WEIGHT_MAX_G)
+        if "age_months" in ev:  # the patient's age, when entered with the weight (dose checks)
+            _int(ev, "age_months", 0, AGE_MAX_MONTHS)
     elif kind == "flag":
         _str(ev, "name", FLAG_NAMES)
         _bool(ev, "value")
@@ -269,8 +272,11 @@ def eeg(t, state):
     return validate({"type": "eeg", "t": t, "state": state})
 
 
-def weight(t, grams):
-    return validate({"type": "weight", "t": t, "grams": grams})
+def weight(t, grams, age_months=None):
+    ev = {"type": "weight", "t": t, "grams": grams}
+    if age_months is not None:
+        ev["age_months"] = age_months
+    return validate(ev)
 
 
 def flag(t, name, value=True):

@@ -65,6 +65,9 @@ def settings_error(st):
             return "setting %s has the wrong type" % name
     if not _pair(st["lb_ratio_permille"]):
         return "setting lb_ratio_permille must be [low, high]"
+    for g in st.get("same_drug_groups", []) if isinstance(st.get("same_drug_groups", []), list) else [0]:
+        if not isinstance(g, list) or not g or [x for x in g if not isinstance(x, str)]:
+            return "setting same_drug_groups must be a list of lists of drug keys"
     wp = st["weight_plausible_g"]
     for group in ("adult", "child"):
         if not _pair(wp.get(group)):

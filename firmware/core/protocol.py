@@ -69,7 +69,7 @@ COMMANDS = {
     "STOP": ("stop", _MUT, ()),
     "RECUR": ("recur", _MUT, ()),
     "RECOVERED": ("recovered", _MUT, ()),
-    "WEIGHT": ("weight", _MUT, ("value",)),
+    "WEIGHT": ("weight", _MUT, ("value", "override", "age")),
     "CHECK": ("check", 0, _DOSE_ARGS),
     "DOSE": ("dose", _MUT, _DOSE_ARGS + ("override",)),
     "ACK": ("ack", _MUT, ("alarm",)),
@@ -673,8 +673,19 @@ class Link:
         return self._seq_reply(self.unit.recovered())
 
     def _cmd_weight(self, args):
-        ev = self.unit.set_weight(_req(args, "value"))
-        return self._seq_reply(ev) + " grams=%d" % ev["grams"]
+        v = self.unit.enter_weight(_req(args, "value"), args.get("override"), args.get("age"))
+        if not v["logged"]:
+            self._refused(v)
+        ev = v["event"]
+        return self._seq_reply(ev) + " grams=%d verdict=%s" % (ev["grams"], v["verdict"])
+
+    def _refused(self, v):
+        verdict = v.get("verdict")
+        code = _f.E_HARD if verdict == "hard" else _f.E_SOFT if verdict == "soft" else _f.E_INVALID
+        # the limits that decided it first, then the checker's other messages
+        first = [lim.get("message", "") for lim in v.get("limits") or [] if lim.get("level") == verdict]
+        msgs = first + [m for m in v.get("messages") or [] if m not in first and not m.startswith("age group not given")]
+        raise LinkError(code, "%s, not logged: %s" % (verdict, "; ".join(msgs) or "refused"))
 
     def _dose_kw(self, args):
         kw = {}
@@ -708,12 +719,7 @@ class Link:
         v = self.unit.give(drug, route, override=override, **kw)
         if v.get("logged"):
             return self._verdict(v, self._seq(v["event"]))
-        verdict = v.get("verdict")
-        code = _f.E_HARD if verdict == "hard" else _f.E_SOFT if verdict == "soft" else _f.E_INVALID
-        # the limits that decided it first, then the checker's other messages
-        first = [lim.get("message", "") for lim in v.get("limits") or [] if lim.get("level") == verdict]
-        msgs = first + [m for m in v.get("messages") or [] if m not in first and not m.startswith("age group not given")]
-        raise LinkError(code, "%s, not logged: %s" % (verdict, "; ".join(msgs) or "refused"))
+        self._refused(v)
 
     def _cmd_ack(self, args):
         # absent: every active alarm; empty is an error (_handle), an unknown name is refused

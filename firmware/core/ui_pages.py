@@ -165,6 +165,12 @@ def on_dose_reason(ui, b):
 
 
 # weight
+WEIGHT_VERDICT = "weight_verdict"
+WEIGHT_REASON = "weight_reason"
+# Why a weight that changed a lot (or looks like lb typed as kg) is right after all.
+WEIGHT_REASONS = ("re-weighed", "was estimated", "physician order")
+
+
 def start_weight(ui, then_dose=False):
     w = ui.unit.weight_g
     ui.weight_kg = (w + 500) // 1000 if w else 70
@@ -180,10 +186,48 @@ def on_weight(ui, b):
         if ui.weight_kg < 1:
             ui.weight_kg = 1
     elif b == "ok":
-        ui.unit.set_weight("%d kg" % ui.weight_kg)
-        ui.page = HOME
-        if ui._weight_then_dose:
-            start_dose(ui)
+        v = ui.unit.check_weight("%d kg" % ui.weight_kg)
+        if v["verdict"] == "adequate":
+            enter_weight(ui)
+        else:  # soft: shown with the previous weight, applied only with a reason; error: never
+            ui.verdict = v
+            ui.page = WEIGHT_VERDICT
+            ui.sel = 0
+
+
+def enter_weight(ui, override=None):
+    v = ui.unit.enter_weight("%d kg" % ui.weight_kg, override)
+    if not v["logged"]:
+        ui.verdict = v
+        ui.page = WEIGHT_VERDICT
+        return
+    ui.page = HOME
+    ui.message = "weight %d kg" % ui.weight_kg
+    if ui._weight_then_dose:
+        start_dose(ui)
+
+
+def on_weight_verdict(ui, b):
+    if b == "back":
+        ui.page = WEIGHT
+    elif b in ("up", "down"):
+        n = len(ui.verdict.get("messages", [])) or 1
+        ui.sel = (ui.sel + (1 if b == "down" else -1)) % n
+    elif b == "ok":
+        if ui.verdict["verdict"] == "soft":
+            ui.page = WEIGHT_REASON
+            ui.sel = 0
+        else:
+            ui.page = WEIGHT
+
+
+def on_weight_reason(ui, b):
+    if b == "back":
+        ui.page = WEIGHT_VERDICT
+    elif b in ("up", "down"):
+        ui.sel = (ui.sel + (1 if b == "down" else -1)) % len(WEIGHT_REASONS)
+    elif b == "ok":
+        enter_weight(ui, WEIGHT_REASONS[ui.sel])
 
 
 # alarms, log, eeg
@@ -287,6 +331,27 @@ def draw_weight(ui, s, t):
     s.set(7, "OK save  BACK")
 
 
+def draw_weight_verdict(ui, s, t):
+    s.clear(WEIGHT_VERDICT)
+    v = ui.verdict
+    s.set(0, "%s %d kg" % ("CONFIRM" if v["verdict"] == "soft" else "REFUSED", ui.weight_kg))
+    s.mark(invert=0)
+    p = v.get("prev_weight_g")
+    s.set(1, "previous %s" % ("-" if p is None else "%d kg" % ((p + 500) // 1000)))
+    msgs = v.get("messages") or [""]
+    msg = msgs[ui.sel % len(msgs)]
+    s.set(3, msg[:16])
+    s.set(4, msg[16:32])
+    s.set(5, msg[32:48])
+    s.set(6, msg[48:64])
+    s.set(7, "OK confirm  BACK" if v["verdict"] == "soft" else "BACK re-enter")
+
+
+def draw_weight_reason(ui, s, t):
+    draw_list(ui, s, "WEIGHT: why?", list(WEIGHT_REASONS), t)
+    s.set(7, "OK apply  BACK")
+
+
 def draw_alarms(ui, s, t):
     active = _alarms.active_list(ui.unit.state, t)
     if not active:
@@ -355,6 +420,8 @@ def _event_text(ev):
 
 # page -> what a button does there, and how it is drawn
 ON = {MENU: on_menu, DOSE_DRUG: on_dose_drug, DOSE_AMOUNT: on_dose_amount, DOSE_VERDICT: on_dose_verdict,
-      DOSE_REASON: on_dose_reason, WEIGHT: on_weight, ALARMS: on_alarms, LOG: on_log, EEG: on_eeg}
+      DOSE_REASON: on_dose_reason, WEIGHT: on_weight, WEIGHT_VERDICT: on_weight_verdict,
+      WEIGHT_REASON: on_weight_reason, ALARMS: on_alarms, LOG: on_log, EEG: on_eeg}
 DRAW = {MENU: draw_menu, DOSE_DRUG: draw_dose_drug, DOSE_AMOUNT: draw_dose_amount, DOSE_VERDICT: draw_dose_verdict,
-        DOSE_REASON: draw_dose_reason, WEIGHT: draw_weight, ALARMS: draw_alarms, LOG: draw_log, EEG: draw_eeg}
+        DOSE_REASON: draw_dose_reason, WEIGHT: draw_weight,
+        WEIGHT_VERDICT: draw_weight_verdict, WEIGHT_REASON: draw_weight_reason, ALARMS: draw_alarms, LOG: draw_log, EEG: draw_eeg}

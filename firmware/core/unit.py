@@ -92,9 +92,11 @@ class Unit:
         # Pico) cannot drift from it, and reading its RTC allocates (the Unix
         # time is a big integer there): it is read at boot and when it is set.
         self._rtc_drifts = getattr(hal, "RTC_DRIFTS", True)
+        self.age_months = None  # entered with a weight (dose checks by age, under-2 warning)
         for ev in self.engine.events:
             if ev["type"] == "weight":
                 self.weight_g = ev["grams"]
+                self.age_months = ev.get("age_months", self.age_months)
         self.detector = None  # type: Any
         self._eeg_buf = None  # type: Any
         self._eeg_t0 = 0
@@ -172,22 +174,32 @@ class Unit:
     def recovered(self):
         return self._log(_events.recovered(self.now()))
 
-    def set_weight(self, weight):
-        """weight: '70 kg' / '154 lb' (units required) or int grams."""
-        grams = weight if isinstance(weight, int) and not isinstance(weight, bool) else None
-        if grams is None:
-            from . import units
+    def check_weight(self, weight, age=None):
+        """The checker's verdict on a weight entry against the weight in use; logs nothing."""
+        return self.checker().check_weight(weight, self.weight_g, self.config["age_group"], self.library, age)
 
-            try:
-                grams = units.parse_weight(weight)
-            except units.UnitError as e:
-                raise ValueError(str(e))
-            finally:
-                if self._checker is None:
-                    _heap.forget("units")
-        ev = self._log(_events.weight(self.now(), grams))
-        self.weight_g = grams
-        return ev
+    def enter_weight(self, weight, override=None, age=None):
+        """Check, then log a weight ('70 kg' / '154 lb', units required, or int grams):
+        error never, soft only with an override reason (dosecheck.weight_entry).
+        Doses already logged stay; the episode fold re-assesses them at the new weight."""
+        v = self.check_weight(weight, age)
+        note = self.checker().weight_entry(v, override)
+        if v["apply"]:
+            if note:
+                self.note(note)
+            v["event"] = self._log(_events.weight(self.now(), v["weight_g"], v["age_months"]))
+            v["logged"] = True
+            self.weight_g = v["weight_g"]
+            if v["age_months"] is not None:
+                self.age_months = v["age_months"]
+        return v
+
+    def set_weight(self, weight, override=None, age=None):
+        """enter_weight, for callers that want the event: ValueError when not logged."""
+        v = self.enter_weight(weight, override, age)
+        if not v["logged"]:
+            raise ValueError("%s, not logged: %s" % (v["verdict"], "; ".join(v["messages"])))
+        return v["event"]
 
     def _history(self):
         return [e for e in self.engine.events if e["type"] == "dose"]
@@ -203,7 +215,7 @@ class Unit:
         return dc.check_dose(drug, route, self.weight_g, dose=dose, rate=rate, over=over,
                                      duration=duration, reference=self.config["reference"],
                                      age_group=self.config["age_group"], history=self._history(),
-                                     t=self.now(), library=self.library)
+                                     t=self.now(), library=self.library, age=self.age_months)
 
     def give(self, drug, route, dose=None, rate=None, over=None, duration=None, override=None):
         """Check, then log what was given.  hard and error are never logged;
@@ -325,6 +337,7 @@ class Unit:
         if self.store is not None:
             self.store.clear()
         self.weight_g = None
+        self.age_months = None
         self.engine = _engine.boot(self.hal.ticks_ms, self.hal.rtc_s, [], self.engine.rules, self._assess,
                                    self._sink)
         self.engine.append(_events.maint(self.engine.now(), "clear_log", "new log: %d records cleared" % n))

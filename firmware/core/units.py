@@ -27,27 +27,25 @@ class UnitError(ValueError):
     """An entry that cannot be read without guessing; str() is the reason."""
 
 
-# unit text (lower case, spaces removed) -> (kind, multiplier to ug or uL)
+# Units are exact tokens (clinical.md Review round 2 rule 12): case and spaces
+# inside a unit are never normalised away, so "4 Mg", "4 MG" and "4 m g" are
+# input errors, not 4 mg.  Accepted spellings: mg, mcg, ug, \u00b5g (and the
+# Greek mu, which looks the same), g, mg PE, mL; kg, lb (and g) for weights.
+# "mg FOS-Na" is kept so that mg of fosphenytoin sodium gets its own prompt.
+# Unit text -> (kind, multiplier to ug or uL)
 _MASS_UNITS = {
     "g": (KIND_MASS, 1000000),
-    "gram": (KIND_MASS, 1000000),
-    "grams": (KIND_MASS, 1000000),
     "mg": (KIND_MASS, 1000),
-    "milligram": (KIND_MASS, 1000),
-    "milligrams": (KIND_MASS, 1000),
     "mcg": (KIND_MASS, 1),
     "ug": (KIND_MASS, 1),
-    "microgram": (KIND_MASS, 1),
-    "micrograms": (KIND_MASS, 1),
-    "mgpe": (KIND_PE, 1000),
-    "gpe": (KIND_PE, 1000000),
-    "mgfos-na": (KIND_FOSNA, 1000),
-    "mgfosna": (KIND_FOSNA, 1000),
-    "mgfosphenytoinsodium": (KIND_FOSNA, 1000),
-    "ml": (KIND_VOLUME, 1000),
+    "\u00b5g": (KIND_MASS, 1),
+    "\u03bcg": (KIND_MASS, 1),
+    "mg PE": (KIND_PE, 1000),
+    "mg FOS-Na": (KIND_FOSNA, 1000),
+    "mL": (KIND_VOLUME, 1000),
 }
 
-_WEIGHT_UNITS = ("kg", "g", "lb", "lbs")
+_WEIGHT_UNITS = ("kg", "g", "lb")
 
 _TIME_UNITS = {
     "s": 1,
@@ -66,19 +64,33 @@ _TIME_UNITS = {
     "days": 86400,
 }
 
+# Ages: completed months (a year is 12 months; weeks and days by 365.25-day
+# years, floored: a child is "1 y" from the first birthday).
+_AGE_UNITS = {"y": 0, "years": 0, "year": 0, "mo": 1, "months": 1, "month": 1, "wk": 2, "weeks": 2, "d": 3,
+              "days": 3}
+
 # Infusion rates are per minute or per hour only ("mg/kg/s" is not a clinical
 # unit and is far more likely a slip than an intent).
 _RATE_TIME_UNITS = ("min", "h", "hr")
 
 
-def _norm_unit(text):
+def _unit_token(unit, text, what, known, hint):
+    """The unit exactly as written, if it is one of the known tokens."""
+    if unit in known:
+        return unit
+    low = _fold(unit)
+    for k in known:
+        if _fold(k) == low:
+            raise UnitError("%s '%s': unit '%s' is not written as '%s' (units are exact: case and spaces count)" % (
+                what, text.strip(), unit, k))
+    raise UnitError("%s '%s': unknown unit '%s' (use %s)" % (what, text.strip(), unit, hint))
+
+
+def _fold(text):
     u = ""
     for ch in text.lower():
-        if ch == " " or ch == "\t":
-            continue
-        if ch in _MU:
-            ch = "u"
-        u += ch
+        if ch != " " and ch != "\t":
+            u += "u" if ch in _MU else ch
     return u
 
 
@@ -168,9 +180,7 @@ def parse_mass(text, what="dose"):
     mant, places, unit = split_number(text, what)
     if not unit:
         raise UnitError("%s '%s' has no unit: write e.g. '%s mg' or '%s mcg'" % (what, text.strip(), text.strip(), text.strip()))
-    u = _norm_unit(unit)
-    if u not in _MASS_UNITS:
-        raise UnitError("%s '%s': unknown unit '%s' (use mg, mcg, g, mg PE or mL)" % (what, text.strip(), unit))
+    u = _unit_token(unit, text, what, _MASS_UNITS, "mg, mcg, g, mg PE or mL")
     _nonzero(mant, text, what)
     kind, mult = _MASS_UNITS[u]
     res = "1 microlitre" if kind == KIND_VOLUME else "1 microgram"
@@ -183,9 +193,7 @@ def parse_weight(text):
     mant, places, unit = split_number(text, what)
     if not unit:
         raise UnitError("weight '%s' has no unit: write '%s kg' or '%s lb'" % (text.strip(), text.strip(), text.strip()))
-    u = _norm_unit(unit)
-    if u not in _WEIGHT_UNITS:
-        raise UnitError("weight '%s': unknown unit '%s' (use kg or lb)" % (text.strip(), unit))
+    u = _unit_token(unit, text, what, _WEIGHT_UNITS, "kg or lb")
     _nonzero(mant, text, what)
     den = 10 ** places
     if u == "kg":
@@ -204,14 +212,28 @@ def parse_duration(text, what="duration"):
     mant, places, unit = split_number(text, what)
     if not unit:
         raise UnitError("%s '%s' has no unit: write e.g. '%s min'" % (what, text.strip(), text.strip()))
-    u = _norm_unit(unit)
-    if u not in _TIME_UNITS:
-        raise UnitError("%s '%s': unknown time unit '%s' (use s, min or h)" % (what, text.strip(), unit))
+    u = _unit_token(unit, text, what, _TIME_UNITS, "s, min or h")
     _nonzero(mant, text, what)
     secs = round_half_up(mant * _TIME_UNITS[u], 10 ** places)
     if secs <= 0:
         raise UnitError("%s '%s' is less than 1 second" % (what, text.strip()))
     return secs
+
+
+def parse_age(text):
+    """'18 months' / '7 y' / '10 d' -> completed months (int)."""
+    what = "age"
+    mant, places, unit = split_number(text, what)
+    if not unit:
+        raise UnitError("age '%s' has no unit: write e.g. '%s y' or '%s months'" % (text.strip(), text.strip(), text.strip()))
+    k = _AGE_UNITS[_unit_token(unit, text, what, _AGE_UNITS, "y, months, weeks or days")]
+    den = 10 ** places
+    if k == 0:
+        return mant * 12 // den
+    if k == 1:
+        return mant // den
+    days = mant * (7 if k == 2 else 1)
+    return days * 48 // (1461 * den)  # 365.25 days = 12 months
 
 
 def parse_rate(text, what="rate"):
@@ -221,8 +243,7 @@ def parse_rate(text, what="rate"):
     t = text.strip()
     if not unit:
         raise UnitError("%s '%s' has no unit: write e.g. '%s mg/kg/h'" % (what, t, t))
-    u = _norm_unit(unit)
-    parts = u.split("/")
+    parts = unit.split("/")
     if len(parts) == 3 and parts[1] == "kg":
         per_kg = True
     elif len(parts) == 2:
@@ -230,10 +251,9 @@ def parse_rate(text, what="rate"):
     else:
         raise UnitError("%s '%s': unit '%s' is not a rate (use e.g. mg/kg/h, mcg/kg/min, mg/h, mL/h)" % (what, t, unit))
     mu, tu = parts[0], parts[-1]
-    if mu not in _MASS_UNITS:
-        raise UnitError("%s '%s': unknown amount unit '%s'" % (what, t, mu))
+    mu = _unit_token(mu, text, what, _MASS_UNITS, "mg, mcg or mL per kg per min or h")
     if tu not in _RATE_TIME_UNITS:
-        raise UnitError("%s '%s': unknown time unit '/%s' (use /min or /h)" % (what, t, tu))
+        raise UnitError("%s '%s': unknown time unit '/%s' (use /min or /h; units are exact)" % (what, t, tu))
     _nonzero(mant, text, what)
     kind, mult = _MASS_UNITS[mu]
     res = "1 nanolitre" if kind == KIND_VOLUME else "1 nanogram"
@@ -247,9 +267,8 @@ def parse_concentration(text, what="concentration"):
     t = text.strip()
     if not unit:
         raise UnitError("%s '%s' has no unit: write e.g. '%s mg/mL'" % (what, t, t))
-    u = _norm_unit(unit)
-    parts = u.split("/")
-    if len(parts) != 2 or parts[1] != "ml" or parts[0] not in _MASS_UNITS or parts[0] == "ml":
+    parts = unit.split("/")
+    if len(parts) != 2 or parts[1] != "mL" or parts[0] not in _MASS_UNITS or parts[0] == "mL":
         raise UnitError("%s '%s': unit '%s' is not a concentration (use mg/mL or mg PE/mL)" % (what, t, unit))
     _nonzero(mant, text, what)
     kind, mult = _MASS_UNITS[parts[0]]

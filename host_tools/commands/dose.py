@@ -17,14 +17,64 @@ def to_json(v):
     return out
 
 
+T0 = 1_000_000  # episode seconds of the checked dose; --given times are relative to it
+
+
+def _given(args):
+    """--given "DRUG ROUTE AMOUNT [@-MIN]": earlier doses of this episode, checked in
+    order as the unit checks them (each against the ones before), as dose events."""
+    from firmware.core import units
+
+    history = []
+    for text in args.given or []:
+        body, _, when = text.partition("@")
+        parts = body.split(None, 2)
+        if len(parts) != 3:
+            raise SystemExit('--given %r: write "DRUG ROUTE AMOUNT [@-MIN]", e.g. "lorazepam iv 4 mg @-12min"' % text)
+        t = T0 - 3600
+        if when.strip():
+            w = when.strip()
+            if not w.startswith("-"):
+                raise SystemExit("--given %r: the time is before the checked dose, e.g. @-12min" % text)
+            try:
+                t = T0 - units.parse_duration(w[1:])
+            except units.UnitError as e:
+                raise SystemExit("--given %r: %s" % (text, e))
+        v = dosecheck.check_dose(parts[0], parts[1], args.weight, dose=parts[2], reference=args.reference,
+                                 age_group=args.age_group, history=history, t=t, age=args.age)
+        if v["verdict"] in ("hard", "error"):
+            raise SystemExit("--given %r would not have been logged: %s: %s" % (text, v["verdict"], "; ".join(v["messages"])))
+        ev = dosecheck.dose_event_fields(v)
+        ev["type"] = "dose"
+        ev["t"] = t
+        history.append(ev)
+    return history
+
+
 def run(args):
+    wv = None
+    if args.prev_weight:
+        try:
+            from firmware.core import units
+
+            prev = units.parse_weight(args.prev_weight)
+        except ValueError as e:
+            raise SystemExit("--prev-weight: %s" % e)
+        wv = dosecheck.check_weight(args.weight, prev, args.age_group)
+    history = _given(args)
     v = dosecheck.check_dose(
         args.drug, args.route, args.weight, dose=args.dose, rate=args.rate, over=args.over,
         duration=args.duration, reference=args.reference, age_group=args.age_group,
-        concentration=args.conc)
+        concentration=args.conc, history=history or None, t=T0 if history else None,
+        prev_weight_g=wv["prev_weight_g"] if wv else None, age=args.age)
     if args.json:
-        print(json.dumps(to_json(v), indent=2, ensure_ascii=False))
+        out = to_json(v)
+        if wv is not None:
+            out["weight_check"] = wv
+        print(json.dumps(out, indent=2, ensure_ascii=False))
         return 0
+    if wv is not None:
+        print("WEIGHT %s: %s" % (wv["verdict"].upper(), "; ".join(wv["messages"])))
     print("%s: %s %s" % (v["verdict"].upper(), v.get("drug") or args.drug, v.get("route") or args.route))
     for label, key in (("target", "target"), ("maximum", "maximum"), ("rate", "rate")):
         if v.get(key):
@@ -56,5 +106,10 @@ def register(sub):
     p.add_argument("--age-group", choices=["adult", "child"], default=None,
                    help="default: inferred from the weight (child below 40 kg)")
     p.add_argument("--conc", help='concentration to draw from: "5 mg/mL" (must be in the library)')
+    p.add_argument("--given", action="append", metavar='"DRUG ROUTE AMOUNT [@-MIN]"',
+                   help='a dose already given in this episode (repeatable, oldest first), e.g. '
+                        '"fosphenytoin iv 1400 mg PE @-30min": repeat and cumulative rules')
+    p.add_argument("--prev-weight", help="the weight on record before this one: the weight re-entry check")
+    p.add_argument("--age", help='patient age with unit ("18 months", "7 y"): age bands and the under-2 warning')
     p.add_argument("--json", action="store_true", help="print the verdict as JSON")
     p.set_defaults(func=run)
