@@ -168,9 +168,10 @@ def test_rule7_phenobarbital_as_initial_therapy_answers_the_first_line_due():
     """RR2 rule 7 (AES 2016 [S]): IV phenobarbital 15 mg/kg when no
     benzodiazepine is available is initial therapy: no first-line-overdue
     alarm; the ESETT benzodiazepine gate is not met, and the unit says so."""
-    b = Bedside(70)
+    # 60 kg: the 15 mg/kg load (900 mg) stays below rule 14's 1000 mg caution
+    b = Bedside(60)
     b.at(4 * MIN)
-    v = b.unit.give("phenobarbital", "iv", dose="%d mg" % (15 * 70), over=18 * MIN)  # label <= 60 mg/min
+    v = b.unit.give("phenobarbital", "iv", dose="%d mg" % (15 * 60), over=15 * MIN)  # label <= 60 mg/min
     assert v["logged"], v["messages"]
     assert any("ESETT benzodiazepine gate" in m and "not" in m for m in v["messages"]), v["messages"]
     b.at(5 * MIN)  # ILAE t1 / AES initial-therapy phase
@@ -188,16 +189,17 @@ def test_rule7_phenobarbital_as_initial_therapy_answers_the_first_line_due():
 
 
 def test_rule7_phenobarbital_after_a_benzodiazepine_is_second_line():
-    b = Bedside(70)
+    b = Bedside(60)
     b.at(5 * MIN)
     b.unit.give("lorazepam", "iv", dose="4 mg")
     b.at(15 * MIN)
-    v = b.unit.give("phenobarbital", "iv", dose="1050 mg", over=18 * MIN)
+    v = b.unit.give("phenobarbital", "iv", dose="900 mg", over=15 * MIN)
+    assert v["logged"], v["messages"]
     assert not any("ESETT benzodiazepine gate" in m for m in v["messages"] if "phenobarbital" in m)
     s = b.unit.status()
     assert "first_line_phenobarbital" not in s["flags"]
     assert "second_line" not in [d[0] for d in s["due"]]
-    b.at(15 * MIN + 18 * MIN + 10 * MIN)
+    b.at(15 * MIN + 15 * MIN + 10 * MIN)
     assert b.stage() == "refractory"  # after the load's end + 10 min (clinical.md 14 rule 2)
 
 
