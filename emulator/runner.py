@@ -157,6 +157,21 @@ class Runner:
     def do_weight(self, text):
         self.unit.set_weight(text)
 
+    @staticmethod
+    def _shift_s(text):
+        text = text.strip()
+        sign = -1 if text[0] == "-" else 1
+        return sign * (_scenario.parse_duration(text[1:]) // 1000)
+
+    def do_set_clock(self, text):
+        """A maintenance CLOCK set moving the wall clock by a signed duration."""
+        self.unit.set_clock(self.emu.board.rtc_s() + self._shift_s(text))
+        self.emu.unit.step()
+
+    def do_rtc_shift(self, text):
+        """The RTC jumps by a signed duration; the unit's minute sync finds it."""
+        self.emu.board.set_rtc(self.emu.board.rtc_s() + self._shift_s(text))
+
     def do_event(self, ev):
         if isinstance(ev, str):
             ev = {"type": ev}

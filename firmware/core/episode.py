@@ -61,7 +61,7 @@ SUB_WEAN_RECURRENCE = 5
 
 # Flag bits for compact timelines (bit i = FLAG_NAMES[i]).
 FLAG_NAMES = ("t2_exceeded", "bzd_underdosed", "weaning_recurrence_lt_24h", "norse", "fires",
-              "prolonged_rse", "prolonged_srse", "clock_unset")
+              "prolonged_rse", "prolonged_srse", "clock_unset", "power_gap")
 
 
 class State:
@@ -100,6 +100,14 @@ class State:
         self.norse = False
         self.fires = False
         self.clock_unset = False
+        # Wall labels (clock.py): label = t + wall_offset.  Corrections and
+        # RTC-measured power gaps logged during the episode, for display;
+        # no timer reads them (t is the timer clock).
+        self.wall_offset = 0
+        self.clock_corr_n = 0
+        self.clock_corr_s = 0
+        self.gap_n = 0
+        self.gap_s = 0  # -1 once a gap could not be measured
         self.bzd_underdosed = False
         # Treatment
         self.weight_g = 0
@@ -179,7 +187,7 @@ def _check(st, ev):
     t = ev["t"]
     if t < st.t:
         _fail(ev, "earlier than the episode time %d (events must be in time order)" % st.t)
-    if st.closed and kind not in ("note", "power_up", "alarm", "maint"):
+    if st.closed and kind not in ("note", "power_up", "alarm", "maint", "clock"):
         _fail(ev, "the episode has ended")
     if not st.started and kind in ("stop", "recur", "recovered", "dose", "infusion", "wean", "end"):
         _fail(ev, "no seizure onset has been logged")
@@ -368,13 +376,31 @@ def _effect(st, ev, assess):
     elif kind == "alarm":
         _alarms.apply_event(st, ev)
     elif kind == "power_up":
+        _clock_label(st, ev.get("delta", 0), not st.clock_unset)
         st.clock_unset = not ev["rtc"]
+        if "gap" in ev and st.started and not st.closed:
+            st.gap_n += 1
+            g = ev["gap"]
+            st.gap_s = -1 if g < 0 or st.gap_s < 0 else st.gap_s + g
+    elif kind == "clock":
+        # Setting a clock that was not set labels; it corrects nothing shown.
+        _clock_label(st, ev["delta"], not st.clock_unset)
+        st.clock_unset = False
     elif kind == "maint" and ev["action"] == "clock":
         st.clock_unset = False  # set over the serial link (maintenance): timers are trustworthy again
     elif kind == "end":
         st.closed = True
         st.active = False
     # "note" and other "maint" events: recorded only.
+
+
+def _clock_label(st, delta, shown):
+    # A wall-clock correction moves the labels only, never a timer.
+    if delta:
+        st.wall_offset += delta
+        if shown and st.started and not st.closed:
+            st.clock_corr_n += 1
+            st.clock_corr_s += delta
 
 
 def apply(st, ev, assess=None):
@@ -438,6 +464,8 @@ def flags_mask(st):
         m |= 64
     if st.clock_unset:
         m |= 128
+    if st.gap_n:
+        m |= 256
     return m
 
 
@@ -476,7 +504,7 @@ def row(st, t):
 def snapshot(st, t):
     """Readable state at time t (allocates; for screens, tests and export)."""
     p = _phases.phase(st, t)
-    return {
+    out = {
         "t": t,
         "stage": STAGES[st.stage],
         "seizure_active": st.active,
@@ -490,6 +518,11 @@ def snapshot(st, t):
         "next_deadline": st.next_deadline,
         "rules": st.rules.tag(),
     }
+    if st.clock_corr_n:
+        out["clock_corrected_s"] = st.clock_corr_s
+    if st.gap_n:
+        out["power_gap_s"] = st.gap_s
+    return out
 
 
 def timeline(evs, t_from, t_to, step, rules=None, assess=None):

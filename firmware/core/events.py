@@ -40,6 +40,16 @@ Types and their fields (besides type, t):
              60601-1-8 clause 6.12 log); ack / pause come from staff.
   note       text (str, at most NOTE_MAX characters).
   power_up   rtc (bool): whether the wall clock was set at start-up.
+             Optional gap (int >= -1): seconds from the last logged event
+             to this power-up as the battery-backed RTC measured them (the
+             timers include them; -1: the RTC is set but the log had no wall
+             label to measure from, so the time off is missing); optional
+             delta (int): a correction of the wall label at start-up (the
+             RTC behind the log).  See clock.py.
+  clock      delta (int, seconds), source ("set" | "sync"): the wall clock
+             was corrected (a maintenance CLOCK set, or RTC drift caught by
+             the minute sync).  Timers never move (`t` is the timer clock);
+             an event's wall label is its t plus the deltas logged before it.
   end        episode closed by staff.
   maint      action (one of MAINT_ACTIONS); optional detail (str, at most
              NOTE_MAX characters).  The security record of the serial link
@@ -75,8 +85,10 @@ DOSE_META_STR = ("kind", "counts_toward", "reference", "age_group", "verdict", "
 DOSE_META_INT = ("rate_ng_per_kg_h",)
 DOSE_KINDS = ("bolus", "infusion")
 
+CLOCK_SOURCES = ("set", "sync")
+
 TYPES = ("onset", "stop", "recur", "recovered", "dose", "infusion", "wean", "eeg",
-         "weight", "flag", "alarm", "note", "power_up", "end", "maint")
+         "weight", "flag", "alarm", "note", "power_up", "end", "maint", "clock")
 
 # Allowed keys per type (besides "type" and "t"), and which are required.
 _FIELDS = {
@@ -93,9 +105,10 @@ _FIELDS = {
     "flag": (("name", "value"), ()),
     "alarm": (("action",), ("cond",)),
     "note": (("text",), ()),
-    "power_up": (("rtc",), ()),
+    "power_up": (("rtc",), ("gap", "delta")),
     "end": ((), ()),
     "maint": (("action",), ("detail",)),
+    "clock": (("delta", "source"), ()),
 }
 
 
@@ -201,6 +214,13 @@ def validate(ev):
         _str(ev, "text", None, NOTE_MAX)
     elif kind == "power_up":
         _bool(ev, "rtc")
+        if "gap" in ev:
+            _int(ev, "gap", -1)
+        if "delta" in ev:
+            _int(ev, "delta")
+    elif kind == "clock":
+        _int(ev, "delta")
+        _str(ev, "source", CLOCK_SOURCES)
     elif kind == "maint":
         _str(ev, "action", MAINT_ACTIONS)
         if "detail" in ev:
@@ -271,8 +291,17 @@ def note(t, text):
     return validate({"type": "note", "t": t, "text": text})
 
 
-def power_up(t, rtc):
-    return validate({"type": "power_up", "t": t, "rtc": rtc})
+def power_up(t, rtc, gap=None, delta=0):
+    ev = {"type": "power_up", "t": t, "rtc": rtc}
+    if gap is not None:
+        ev["gap"] = gap
+    if delta:
+        ev["delta"] = delta
+    return validate(ev)
+
+
+def clock(t, delta, source):
+    return validate({"type": "clock", "t": t, "delta": delta, "source": source})
 
 
 def end(t):

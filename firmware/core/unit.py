@@ -289,7 +289,7 @@ class Unit:
 
     def set_clock(self, unix_s):
         self.hal.set_rtc(unix_s)
-        self.engine.clock.sync()
+        self.engine.sync_clock("set")  # logged with its delta; no timer moves (clock.py)
 
     def save_settings(self):
         """Keep the maintenance-changeable configuration on flash (atomic, A/B)."""
@@ -319,6 +319,8 @@ class Unit:
         s = self.engine.snapshot(t)
         s["weight_g"] = self.weight_g
         s["clock_unset"] = self.engine.clock.clock_unset
+        if not s["clock_unset"]:
+            s["unix"] = _clock.statim_to_unix(self.engine.clock.wall())  # the wall label of t
         s["eeg"] = dict(self.eeg)
         s["events"] = len(self.engine.events)
         s["library_version"] = self.library.version
@@ -410,7 +412,7 @@ class Unit:
             # the RTC is read once a minute: ticks drift, and after a reboot the
             # clock may have started up to a second behind the RTC
             self._synced_t = t
-            self.engine.clock.sync()
+            self.engine.sync_clock()
             t = self.now()
             synced = True
         crossed = 0 <= self._deadline <= t  # a stage, phase, alarm or due time changed
