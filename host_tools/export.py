@@ -11,6 +11,10 @@ Export from seq 0 for exact labels.  After a power-up without a set clock
 (`power_up` rtc false) the times are marked uncertain until the clock is set,
 never silently passed off as exact.
 
+An entry a `void` mark names stays in every export, marked: CSV/JSON column
+`entered_in_error`, FHIR status `entered-in-error` with the reason in a note;
+the mark itself is an Observation whose `focus` is that entry.
+
 FHIR: a `collection` Bundle; each `dose` and `infusion` event becomes a
 MedicationAdministration (R4 shape: medicationCodeableConcept,
 effectiveDateTime/Period, dosage.route/dose/rateQuantity in UCUM), every
@@ -51,6 +55,15 @@ def _uncertain_flags(rows):
     return out
 
 
+def voided_seqs(rows):
+    """{seq: reason} of the entries a `void` mark says were entered in error."""
+    out = {}
+    for _, ev in rows:
+        if ev.get("type") == "void" and isinstance(ev.get("ref"), int):
+            out[ev["ref"]] = ev.get("reason", "")
+    return out
+
+
 def wall_offsets(rows):
     """seq -> the wall label's offset from t (Statim seconds) for each event."""
     out = {}
@@ -88,8 +101,10 @@ def to_json(rows, hello=None):
     flags = _uncertain_flags(rows)
     offs = wall_offsets(rows)
     evs = []
+    voided = voided_seqs(rows)
     for seq, ev in rows:
-        d = {"seq": seq, "utc": utc_iso(ev["t"] + offs[seq]), "time_uncertain": flags[seq]}
+        d = {"seq": seq, "utc": utc_iso(ev["t"] + offs[seq]), "time_uncertain": flags[seq],
+             "entered_in_error": seq in voided}
         d.update(ev)
         evs.append(d)
     doc = {"format": "statim-log/1", "unit": (hello or {}).get("unit"), "firmware": (hello or {}).get("fw"),
@@ -97,12 +112,13 @@ def to_json(rows, hello=None):
     return json.dumps(doc, indent=1) + "\n"
 
 
-BASE_COLUMNS = ("seq", "t", "utc", "time_uncertain", "type")
+BASE_COLUMNS = ("seq", "t", "utc", "time_uncertain", "entered_in_error", "type")
 
 
 def to_csv(rows):
     flags = _uncertain_flags(rows)
     offs = wall_offsets(rows)
+    voided = voided_seqs(rows)
     extra = []
     for _, ev in rows:
         for k in ev:
@@ -112,7 +128,7 @@ def to_csv(rows):
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(list(BASE_COLUMNS) + extra)
     for seq, ev in rows:
-        row = [seq, ev["t"], utc_iso(ev["t"] + offs[seq]), int(flags[seq]), ev["type"]]
+        row = [seq, ev["t"], utc_iso(ev["t"] + offs[seq]), int(flags[seq]), int(seq in voided), ev["type"]]
         for k in extra:
             v = ev.get(k)
             row.append("" if v is None else (int(v) if isinstance(v, bool) else v))
@@ -175,7 +191,8 @@ def _med_admin(unit_id, seq, ev, subject, uncertain):
 _OBS_TEXT = {"onset": "Seizure onset", "stop": "Clinical seizure stopped", "recur": "Seizure recurred",
              "recovered": "Back to baseline", "eeg": "EEG state", "alarm": "Alarm", "note": "Staff note",
              "flag": "Clinical flag", "power_up": "Unit power-up", "end": "Episode closed", "wean": "Weaning",
-             "maint": "Maintenance / security record", "clock": "Wall clock corrected (timers unchanged)"}
+             "maint": "Maintenance / security record", "clock": "Wall clock corrected (timers unchanged)",
+             "void": "Entry marked entered in error"}
 
 
 def _observation(unit_id, seq, ev, subject, uncertain):
@@ -205,6 +222,8 @@ def _observation(unit_id, seq, ev, subject, uncertain):
             value = ev.get("detail", ev["action"])
         elif kind == "clock":
             value = "%+d s (%s)" % (ev["delta"], ev["source"])
+        elif kind == "void":
+            value = "seq %s (%s) entered in error: %s" % (ev["ref"], ev["ref_type"], ev["reason"])
         r["code"] = {"coding": [{"system": STATIM_EVENT_SYSTEM, "code": code}],
                      "text": _OBS_TEXT.get(kind, kind)}
         if kind == "flag":
@@ -228,12 +247,18 @@ def to_fhir(rows, hello=None, now=None):
     unit_id = (hello or {}).get("unit") or "unknown"
     flags = _uncertain_flags(rows)
     subject = {"display": "patient at Statim unit %s" % unit_id}
+    voided = voided_seqs(rows)
     entries = []
     for seq, ev in _labelled(rows):
         if ev["type"] in ("dose", "infusion"):
             res = _med_admin(unit_id, seq, ev, subject, flags[seq])
         else:
             res = _observation(unit_id, seq, ev, subject, flags[seq])
+        if seq in voided:  # kept, marked: FHIR R4 status entered-in-error (both resource types have it)
+            res["status"] = "entered-in-error"
+            res.setdefault("note", []).append({"text": "entered in error: %s" % voided[seq]})
+        if ev["type"] == "void":
+            res["focus"] = [{"reference": "urn:uuid:" + _id(unit_id, ev["ref"])}]
         entries.append({"fullUrl": "urn:uuid:" + res["id"], "resource": res})
     stamp = now or datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     return {"resourceType": "Bundle", "id": _id(unit_id, -1), "type": "collection", "timestamp": stamp,

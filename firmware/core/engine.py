@@ -7,6 +7,7 @@
     eng.power_up()          # log a power_up event (needs a clock)
     eng.sync_clock(source)  # read the RTC into the wall label; log a correction
     eng.append(event)       # validate + apply + store one event; returns it
+                            # (a `void` mark refolds the log without the entry it marks)
     eng.tick(now=None)      # advance to `now` (clock.now() if omitted);
                             # returns the next deadline (episode s) or -1
     eng.next_deadline       # same value, as an attribute
@@ -43,6 +44,7 @@ from . import episode as _episode
 from . import events as _events
 from . import alarms as _alarms
 from . import clock as _clock
+from . import heap as _heap
 
 
 class Engine:
@@ -62,6 +64,8 @@ class Engine:
         (events before it stay loaded).  The stored alarm records are replayed
         as they are; records that are missing (power lost before they were
         written) are written now, through `sink`."""
+        evs = list(evs)
+        _episode.prepare(self.state, self.events + evs)
         for ev in evs:
             self._commit(ev, False)
         if self.events:
@@ -77,6 +81,11 @@ class Engine:
         if t < self.state.t:
             raise ValueError("%s event at t=%d: earlier than the engine time %d (events must be in time order)"
                              % (ev["type"], t, self.state.t))
+        if ev["type"] == "void":
+            from . import voids  # a mark refolds the log without the entry it marks
+
+            voids.refold(self, ev)
+            _heap.forget("voids")
         self.tick(t)
         self._commit(ev, True)
         self._sync_alarms(t)
@@ -102,6 +111,8 @@ class Engine:
 
     def _rebuild(self, t):
         st = _episode.State(self.rules)
+        st.voided = self.state.voided
+        st.void_at = self.state.void_at
         for ev in self.events:
             _episode.apply(st, ev, self.assess)
         _episode.advance(st, t)

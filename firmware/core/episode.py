@@ -108,6 +108,10 @@ class State:
         self.clock_corr_s = 0
         self.gap_n = 0
         self.gap_s = 0  # -1 once a gap could not be measured
+        # Entries marked entered in error (log indices) and the indices of
+        # their marks, from the whole log (prepare()): the fold skips them.
+        self.voided = []
+        self.void_at = []
         self.bzd_underdosed = False
         # Treatment
         self.weight_g = 0
@@ -403,6 +407,33 @@ def _clock_label(st, delta, shown):
             st.clock_corr_s += delta
 
 
+def prepare(st, evs):
+    """Before folding `evs` into a new state: note the entries the log marks
+    entered in error (voids.py), so the fold leaves them out from the start."""
+    for ev in evs:
+        if ev.get("type") == "void":
+            from . import voids
+
+            st.voided, st.void_at = voids.scan(evs)
+            return
+
+
+def _recorded_only(st, ev):
+    # An entry marked entered in error, or a mark: in the log, not in the
+    # clinical state.  An acknowledgement made before a mark, of an alarm the
+    # corrected record never raised, is kept as a record only.
+    i = st.n_events
+    if i in st.voided:
+        return True
+    kind = ev["type"]
+    if kind == "void":
+        if i not in st.void_at:
+            _fail(ev, "mark does not fit the log (fold the whole log, or enter it through the engine)")
+        return True
+    return (kind == "alarm" and ev["action"] == "ack" and st.void_at and i < st.void_at[-1]
+            and not st.al_active[_alarms.index(ev["cond"])])
+
+
 def apply(st, ev, assess=None):
     """Apply one event.  Raises ValueError, naming the problem, for a bad event.
 
@@ -413,8 +444,9 @@ def apply(st, ev, assess=None):
     if ev["t"] < st.t:
         _fail(ev, "earlier than the episode time %d (events must be in time order)" % st.t)
     advance(st, ev["t"])
-    _check(st, ev)
-    _effect(st, ev, assess)
+    if not _recorded_only(st, ev):
+        _check(st, ev)
+        _effect(st, ev, assess)
     st.last_t = ev["t"]
     st.n_events += 1
     evaluate(st, ev["t"])
@@ -423,6 +455,7 @@ def apply(st, ev, assess=None):
 
 def fold(evs, rules=None, assess=None):
     st = State(rules)
+    prepare(st, evs)
     for ev in evs:
         apply(st, ev, assess)
     return st
@@ -522,6 +555,8 @@ def snapshot(st, t):
         out["clock_corrected_s"] = st.clock_corr_s
     if st.gap_n:
         out["power_gap_s"] = st.gap_s
+    if st.voided:
+        out["entered_in_error"] = list(st.voided)
     return out
 
 
@@ -532,6 +567,7 @@ def timeline(evs, t_from, t_to, step, rules=None, assess=None):
     applied before sampling.  Sampling itself allocates only kept rows, so a
     week sampled every minute fits a small MicroPython heap."""
     st = State(rules)
+    prepare(st, evs)
     out = []
     cur = [0] * ROW_LEN
     prev = [-9] * ROW_LEN

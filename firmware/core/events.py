@@ -46,6 +46,10 @@ Types and their fields (besides type, t):
              label to measure from, so the time off is missing); optional
              delta (int): a correction of the wall label at start-up (the
              RTC behind the log).  See clock.py.
+  void       ref (int >= 0: the seq, i.e. the index in the log, of an
+             earlier entry), ref_type (its type), ref_t (its t), reason
+             (str, at most REASON_MAX characters): that entry was entered in
+             error.  It stays in the log; the fold leaves it out (voids.py).
   clock      delta (int, seconds), source ("set" | "sync"): the wall clock
              was corrected (a maintenance CLOCK set, or RTC drift caught by
              the minute sync).  Timers never move (`t` is the timer clock);
@@ -88,7 +92,8 @@ DOSE_KINDS = ("bolus", "infusion")
 CLOCK_SOURCES = ("set", "sync")
 
 TYPES = ("onset", "stop", "recur", "recovered", "dose", "infusion", "wean", "eeg",
-         "weight", "flag", "alarm", "note", "power_up", "end", "maint", "clock")
+         "weight", "flag", "alarm", "note", "power_up", "end", "maint", "clock", "void")
+REASON_MAX = 64
 
 # Allowed keys per type (besides "type" and "t"), and which are required.
 _FIELDS = {
@@ -109,6 +114,7 @@ _FIELDS = {
     "end": ((), ()),
     "maint": (("action",), ("detail",)),
     "clock": (("delta", "source"), ()),
+    "void": (("ref", "ref_type", "ref_t", "reason"), ()),
 }
 
 
@@ -221,6 +227,11 @@ def validate(ev):
     elif kind == "clock":
         _int(ev, "delta")
         _str(ev, "source", CLOCK_SOURCES)
+    elif kind == "void":
+        _int(ev, "ref", 0)
+        _str(ev, "ref_type", TYPES)
+        _int(ev, "ref_t", 0)
+        _str(ev, "reason", None, REASON_MAX)
     elif kind == "maint":
         _str(ev, "action", MAINT_ACTIONS)
         if "detail" in ev:
@@ -298,6 +309,10 @@ def power_up(t, rtc, gap=None, delta=0):
     if delta:
         ev["delta"] = delta
     return validate(ev)
+
+
+def void(t, ref, ref_type, ref_t, reason):
+    return validate({"type": "void", "t": t, "ref": ref, "ref_type": ref_type, "ref_t": ref_t, "reason": reason})
 
 
 def clock(t, delta, source):

@@ -89,9 +89,7 @@ class Unit:
         # Pico) cannot drift from it, and reading its RTC allocates (the Unix
         # time is a big integer there): it is read at boot and when it is set.
         self._rtc_drifts = getattr(hal, "RTC_DRIFTS", True)
-        for ev in self.engine.events:
-            if ev["type"] == "weight":
-                self.weight_g = ev["grams"]
+        self.weight_g = self.engine.state.weight_g or None  # the last weight not entered in error
         self.detector = None  # type: Any
         self._eeg_buf = None  # type: Any
         self._eeg_t0 = 0
@@ -197,7 +195,10 @@ class Unit:
         return ev
 
     def _history(self):
-        return [e for e in self.engine.events if e["type"] == "dose"]
+        # doses marked entered in error count toward no total (review round 2 rule 15)
+        voided = self.engine.state.voided
+        evs = self.engine.events
+        return [evs[i] for i in range(len(evs)) if evs[i]["type"] == "dose" and i not in voided]
 
     def check(self, drug, route, dose=None, rate=None, over=None, duration=None):
         """The dose checker's verdict for this patient now; logs nothing."""
@@ -249,11 +250,7 @@ class Unit:
         return v
 
     def _infusion_running(self, drug):
-        running = False
-        for e in self.engine.events:
-            if e["type"] == "infusion" and e["drug"] == drug:
-                running = e["action"] != "stop"
-        return running
+        return drug in self.engine.state.infusions
 
     def infusion(self, action, drug, rate=None):
         """Anesthetic infusion start/change/stop without a dose check (rate in
@@ -274,6 +271,20 @@ class Unit:
         for n in names:
             out.append(self._log(_events.alarm(t, "ack", n)))
         return out
+
+    def void(self, seq, reason):
+        """Mark the log entry `seq` entered in error, with a reason.  It stays in
+        the log; the fold leaves it out of the clinical state (voids.py)."""
+        evs = self.engine.events
+        if type(seq) is not int or seq < 0 or seq >= len(evs):
+            raise ValueError("no log entry with seq %r (the log has 0..%d)" % (seq, len(evs) - 1))
+        reason = str(reason or "").strip()
+        if not reason:
+            raise ValueError("give a reason for marking seq %d entered in error" % seq)
+        target = evs[seq]
+        ev = self._log(_events.void(self.now(), seq, target["type"], target["t"], reason[:_events.REASON_MAX]))
+        self.weight_g = self.engine.state.weight_g or None
+        return ev
 
     def pause_audio(self):
         return self._log(_events.alarm(self.now(), "pause"))
