@@ -167,6 +167,39 @@ class Runner:
             raise StepFailed("weight %s not logged: %s: %s" % (w["value"], v["verdict"], "; ".join(v["messages"])))
         self.emu.unit.step()
 
+    @staticmethod
+    def _shift_s(text):
+        text = text.strip()
+        sign = -1 if text[0] == "-" else 1
+        return sign * (_scenario.parse_duration(text[1:]) // 1000)
+
+    def do_set_clock(self, text):
+        """A maintenance CLOCK set moving the wall clock by a signed duration."""
+        self.unit.set_clock(self.emu.board.rtc_s() + self._shift_s(text))
+        self.emu.unit.step()
+
+    def do_void(self, spec):
+        """Mark the latest entry of a type entered in error (Unit.void)."""
+        u = self.unit
+        evs = u.events
+        seqs = [i for i in range(len(evs)) if evs[i]["type"] == spec["entry"] and i not in u.state.voided]
+        want = spec.get("expect-error")
+        try:
+            if not seqs:
+                raise ValueError("no %s entry to mark entered in error" % spec["entry"])
+            u.void(seqs[-1], spec["reason"])
+        except ValueError as e:
+            if want is None or want not in str(e):
+                raise StepFailed("void %s: %s" % (spec["entry"], e))
+        else:
+            if want is not None:
+                raise StepFailed("void %s: expected a refusal containing %r, it was marked" % (spec["entry"], want))
+        self.emu.unit.step()
+
+    def do_rtc_shift(self, text):
+        """The RTC jumps by a signed duration; the unit's minute sync finds it."""
+        self.emu.board.set_rtc(self.emu.board.rtc_s() + self._shift_s(text))
+
     def do_event(self, ev):
         if isinstance(ev, str):
             ev = {"type": ev}

@@ -3,9 +3,17 @@
     rows = [(seq, event), ...]            # host_tools.link.Client.log()
     to_json(rows, hello) / to_csv(rows) / to_fhir(rows, hello)
 
-Event times are Statim seconds (firmware/core/clock.py); exports add UTC
-ISO-8601 times.  After a power-up without a set clock (`power_up` rtc false)
-the times are marked uncertain, never silently passed off as exact.
+Event times `t` are on the unit's timer clock (firmware/core/clock.py), which
+a wall-clock correction never moves; exports add UTC ISO-8601 times from each
+event's wall label: its `t` plus the corrections logged before it (`clock`
+events, a `power_up` delta), as the fold keeps them (episode.State.wall_offset).
+Export from seq 0 for exact labels.  After a power-up without a set clock
+(`power_up` rtc false) the times are marked uncertain until the clock is set,
+never silently passed off as exact.
+
+An entry a `void` mark names stays in every export, marked: CSV/JSON column
+`entered_in_error`, FHIR status `entered-in-error` with the reason in a note;
+the mark itself is an Observation whose `focus` is that entry.
 
 FHIR: a `collection` Bundle; each `dose` and `infusion` event becomes a
 MedicationAdministration (R4 shape: medicationCodeableConcept,
@@ -35,21 +43,68 @@ def utc_iso(t):
 
 
 def _uncertain_flags(rows):
-    """seq -> True where the clock was unset (since the last power_up rtc=false)."""
+    """seq -> True where the clock was unset (since the last power_up rtc=false, until a clock set)."""
     out = {}
     unset = False
     for seq, ev in rows:
         if ev.get("type") == "power_up":
             unset = not ev.get("rtc", True)
+        elif ev.get("type") == "clock":
+            unset = False
         out[seq] = unset
     return out
 
 
+def voided_seqs(rows):
+    """{seq: reason} of the entries a `void` mark says were entered in error."""
+    out = {}
+    for _, ev in rows:
+        if ev.get("type") == "void" and isinstance(ev.get("ref"), int):
+            out[ev["ref"]] = ev.get("reason", "")
+    return out
+
+
+def wall_offsets(rows):
+    """seq -> the wall label's offset from t (Statim seconds) for each event."""
+    out = {}
+    off = 0
+    for seq, ev in rows:
+        kind = ev.get("type")
+        if kind == "clock" or kind == "power_up":
+            d = ev.get("delta", 0)
+            if isinstance(d, int) and not isinstance(d, bool):
+                off += d
+        out[seq] = off
+    return out
+
+
+def _labelled(rows):
+    """rows with every time field (t, end_t) turned into its wall label."""
+    offs = wall_offsets(rows)
+    out = []
+    for seq, ev in rows:
+        d = offs[seq]
+        if d:
+            ev = dict(ev)
+            ev["_wall"] = ev["t"] + d
+            if "end_t" in ev:
+                ev["_wall_end"] = ev["end_t"] + d
+        out.append((seq, ev))
+    return out
+
+
+def _wall(ev, key="t"):
+    return ev.get("_wall_end" if key == "end_t" else "_wall", ev[key])
+
+
 def to_json(rows, hello=None):
     flags = _uncertain_flags(rows)
+    offs = wall_offsets(rows)
     evs = []
+    voided = voided_seqs(rows)
     for seq, ev in rows:
-        d = {"seq": seq, "utc": utc_iso(ev["t"]), "time_uncertain": flags[seq]}
+        d = {"seq": seq, "utc": utc_iso(ev["t"] + offs[seq]), "time_uncertain": flags[seq],
+             "entered_in_error": seq in voided}
         d.update(ev)
         evs.append(d)
     doc = {"format": "statim-log/1", "unit": (hello or {}).get("unit"), "firmware": (hello or {}).get("fw"),
@@ -57,11 +112,13 @@ def to_json(rows, hello=None):
     return json.dumps(doc, indent=1) + "\n"
 
 
-BASE_COLUMNS = ("seq", "t", "utc", "time_uncertain", "type")
+BASE_COLUMNS = ("seq", "t", "utc", "time_uncertain", "entered_in_error", "type")
 
 
 def to_csv(rows):
     flags = _uncertain_flags(rows)
+    offs = wall_offsets(rows)
+    voided = voided_seqs(rows)
     extra = []
     for _, ev in rows:
         for k in ev:
@@ -71,7 +128,7 @@ def to_csv(rows):
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(list(BASE_COLUMNS) + extra)
     for seq, ev in rows:
-        row = [seq, ev["t"], utc_iso(ev["t"]), int(flags[seq]), ev["type"]]
+        row = [seq, ev["t"], utc_iso(ev["t"] + offs[seq]), int(flags[seq]), int(seq in voided), ev["type"]]
         for k in extra:
             v = ev.get(k)
             if isinstance(v, (dict, list)):
@@ -111,9 +168,9 @@ def _med_admin(unit_id, seq, ev, subject, uncertain):
     if ev["type"] == "dose":
         r["status"] = "completed"
         if "end_t" in ev and ev["end_t"] > ev["t"]:
-            r["effectivePeriod"] = {"start": utc_iso(ev["t"]), "end": utc_iso(ev["end_t"])}
+            r["effectivePeriod"] = {"start": utc_iso(_wall(ev)), "end": utc_iso(_wall(ev, "end_t"))}
         else:
-            r["effectiveDateTime"] = utc_iso(ev["t"])
+            r["effectiveDateTime"] = utc_iso(_wall(ev))
         r["dosage"] = {"route": {"text": ev["route"]}, "dose": _qty(_mg(ev["amount_ug"]), "mg")}
         detail = "line %s; checker verdict %s" % (ev.get("line"), ev.get("verdict") or "-")
         if ev.get("library_version"):
@@ -121,9 +178,9 @@ def _med_admin(unit_id, seq, ev, subject, uncertain):
         notes.append({"text": detail})
     else:  # infusion start / change / stop
         r["status"] = "stopped" if ev["action"] == "stop" else "in-progress"
-        r["effectivePeriod"] = {"start": utc_iso(ev["t"])}
+        r["effectivePeriod"] = {"start": utc_iso(_wall(ev))}
         if ev["action"] == "stop":
-            r["effectivePeriod"]["end"] = utc_iso(ev["t"])
+            r["effectivePeriod"]["end"] = utc_iso(_wall(ev))
         dosage = {"text": "continuous infusion %s" % ev["action"]}
         if "rate_ug_kg_h" in ev:
             dosage["rateQuantity"] = _qty(ev["rate_ug_kg_h"], "ug/kg/h")
@@ -136,7 +193,8 @@ def _med_admin(unit_id, seq, ev, subject, uncertain):
 _OBS_TEXT = {"onset": "Seizure onset", "stop": "Clinical seizure stopped", "recur": "Seizure recurred",
              "recovered": "Back to baseline", "eeg": "EEG state", "alarm": "Alarm", "note": "Staff note",
              "flag": "Clinical flag", "power_up": "Unit power-up", "end": "Episode closed", "wean": "Weaning",
-             "maint": "Maintenance / security record",
+             "maint": "Maintenance / security record", "clock": "Wall clock corrected (timers unchanged)",
+             "void": "Entry marked entered in error",
              "invalid": "Invalid stored record (kept on the unit, not replayed)"}
 
 
@@ -144,7 +202,7 @@ def _observation(unit_id, seq, ev, subject, uncertain):
     kind = ev["type"]
     r = {"resourceType": "Observation", "id": _id(unit_id, seq), "status": "final",
          "identifier": [{"system": "urn:statim:unit:%s:seq" % unit_id, "value": str(seq)}],
-         "subject": subject, "effectiveDateTime": utc_iso(ev["t"])}
+         "subject": subject, "effectiveDateTime": utc_iso(_wall(ev))}
     if kind == "weight":
         r["code"] = {"coding": [{"system": LOINC, "code": "29463-7", "display": "Body weight"}], "text": "Body weight"}
         r["valueQuantity"] = _qty(ev["grams"] / 1000.0, "kg")
@@ -170,6 +228,10 @@ def _observation(unit_id, seq, ev, subject, uncertain):
             rec = ev.get("record")
             value = "%s; stored record: %s" % (ev.get("reason", ""),
                                                rec if isinstance(rec, str) else json.dumps(rec, sort_keys=True))
+        elif kind == "clock":
+            value = "%+d s (%s)" % (ev["delta"], ev["source"])
+        elif kind == "void":
+            value = "seq %s (%s) entered in error: %s" % (ev["ref"], ev["ref_type"], ev["reason"])
         r["code"] = {"coding": [{"system": STATIM_EVENT_SYSTEM, "code": code}],
                      "text": _OBS_TEXT.get(kind, kind)}
         if kind == "flag":
@@ -180,6 +242,9 @@ def _observation(unit_id, seq, ev, subject, uncertain):
         elif value is not None:
             r["valueString"] = str(value)
     notes = _notes(ev, uncertain)
+    if kind == "power_up" and "gap" in ev:
+        notes.append({"text": "time since the last record, measured by the RTC and included in the timers: %s"
+                      % ("%d s" % ev["gap"] if ev["gap"] >= 0 else "not measurable")})
     if notes:
         r["note"] = notes
     return r
@@ -190,12 +255,18 @@ def to_fhir(rows, hello=None, now=None):
     unit_id = (hello or {}).get("unit") or "unknown"
     flags = _uncertain_flags(rows)
     subject = {"display": "patient at Statim unit %s" % unit_id}
+    voided = voided_seqs(rows)
     entries = []
-    for seq, ev in rows:
+    for seq, ev in _labelled(rows):
         if ev["type"] in ("dose", "infusion"):
             res = _med_admin(unit_id, seq, ev, subject, flags[seq])
         else:
             res = _observation(unit_id, seq, ev, subject, flags[seq])
+        if seq in voided:  # kept, marked: FHIR R4 status entered-in-error (both resource types have it)
+            res["status"] = "entered-in-error"
+            res.setdefault("note", []).append({"text": "entered in error: %s" % voided[seq]})
+        if ev["type"] == "void":
+            res["focus"] = [{"reference": "urn:uuid:" + _id(unit_id, ev["ref"])}]
         entries.append({"fullUrl": "urn:uuid:" + res["id"], "resource": res})
     stamp = now or datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     return {"resourceType": "Bundle", "id": _id(unit_id, -1), "type": "collection", "timestamp": stamp,

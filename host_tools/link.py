@@ -229,6 +229,10 @@ class Client:
     def dose(self, drug, route, _id=None, **kw):
         return json.loads(self.request("DOSE", drug, route, _id=_id, **kw))
 
+    def void(self, seq, reason):
+        """Mark log entry `seq` entered in error (VOID); returns the reply data."""
+        return self.request("VOID", seq=str(seq), reason=reason)
+
     def log(self, start=0):
         """Every logged event from sequence number start: [(seq, event)]."""
         out = []

@@ -53,6 +53,19 @@ def parity_cases():
         {"type": "weight", "t": at(15), "grams": 70000},
     ]
     cases.append(("weight_reassess", weight_log, {}, T0, at(60), True))
+    # review round 2: a wall-clock correction, an RTC-measured power gap, and a
+    # dose marked entered in error (rules 1 and 15)
+    corrections_log = [
+        {"type": "onset", "t": at(0), "se_type": "convulsive"},
+        {"type": "dose", "t": at(5), "drug": "lorazepam", "route": "iv", "amount_ug": 4000, "line": 1,
+         "bzd_permille": 1000, "second_line_adequate": False},
+        {"type": "clock", "t": at(6), "delta": 600, "source": "set"},
+        {"type": "void", "t": at(7), "ref": 1, "ref_type": "dose", "ref_t": at(5), "reason": "wrong patient"},
+        {"type": "power_up", "t": at(9), "rtc": True, "gap": 120},
+        {"type": "dose", "t": at(12), "drug": "lorazepam", "route": "iv", "amount_ug": 4000, "line": 1,
+         "bzd_permille": 1000, "second_line_adequate": False},
+    ]
+    cases.append(("corrections_and_voids", corrections_log, {}, T0, at(60), False))
     return cases
 
 

@@ -181,20 +181,24 @@ def test_clock_counts_seconds_across_the_wrap_without_rtc():
     assert c.now() == T0 + 25 + 3 * 86400
 
 
-def test_clock_with_rtc_never_steps_back_and_flags_unset_rtc():
+def test_clock_with_rtc_never_moves_the_timer_and_flags_unset_rtc():
+    # Review round 2 rule 1: the RTC labels; it never drives the timer clock.
     ticks = FakeTicks(0)
     unix = [clock.EPOCH_UNIX + T0]
     c = clock.Clock(ticks, lambda: unix[0])
-    assert not c.clock_unset and c.now() == T0
+    assert not c.clock_unset and c.now() == T0 and c.wall() == T0
     ticks.advance(10_000)
-    unix[0] -= 100  # RTC behind: keep counting
-    c.sync()
-    assert c.now() == T0 + 10
+    unix[0] += 10 - 100  # RTC 100 s behind: the label follows, the timer keeps counting
+    assert c.sync() and c.delta == -100
+    assert c.now() == T0 + 10 and c.wall() == T0 + 10 - 100
     unix[0] += 1000
-    c.sync()
-    assert c.now() == T0 + 900
+    assert c.sync() and c.delta == 1000
+    assert c.now() == T0 + 10 and c.wall() == T0 + 910
+    unix[0] += 1  # within the RTC's resolution: not a correction
+    assert not c.sync() and c.wall() == T0 + 910
     never_set = clock.Clock(ticks, lambda: 946684800, start_s=5)  # 2000-01-01: RTC never set
     assert never_set.clock_unset and never_set.now() == 5
+    assert not never_set.sync() and never_set.clock_unset
 
 
 def test_power_up_without_rtc_flags_state_and_raises_low_alarm():
@@ -471,10 +475,16 @@ def test_boot_continues_the_log_with_and_without_rtc():
     eng = engine.boot(FakeTicks(123), lambda: None, stored)
     assert eng.events[len(stored)] == {"type": "power_up", "t": at(4), "rtc": False}
     assert "clock_unset" in eng.snapshot()["flags"]
-    # RTC set, 2 h later: the clock follows the RTC; no flag.
+    # RTC set, 2 h later: the gap the RTC measured is added to the timers; no
+    # clock flag.  The episode is over (recovered) but not closed: the gap is flagged.
     eng = engine.boot(FakeTicks(123), lambda: clock.statim_to_unix(at(120)), stored)
-    assert eng.events[len(stored)] == {"type": "power_up", "t": at(120), "rtc": True}
-    assert "clock_unset" not in eng.snapshot()["flags"]
-    # RTC behind the log (badly set): never go back in time.
+    assert eng.events[len(stored)] == {"type": "power_up", "t": at(120), "rtc": True, "gap": 116 * 60}
+    snap = eng.snapshot()
+    assert "clock_unset" not in snap["flags"] and "power_gap" in snap["flags"]
+    assert snap["power_gap_s"] == 116 * 60
+    # RTC behind the log (badly set): never go back in time; the gap is not
+    # measurable and the wall labels are corrected back instead.
     eng = engine.boot(FakeTicks(123), lambda: clock.statim_to_unix(at(-60)), stored)
-    assert eng.events[len(stored)]["t"] == at(4)
+    assert eng.events[len(stored)] == {"type": "power_up", "t": at(4), "rtc": True, "gap": -1, "delta": -64 * 60}
+    assert eng.state.wall_offset == -64 * 60 and eng.snapshot()["power_gap_s"] == -1
+    assert eng.clock.wall() == at(-60)

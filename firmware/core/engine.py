@@ -5,7 +5,9 @@
     eng = Engine(rules=None, assess=None, sink=None, clock=None)
     eng.load(events)        # replay a stored log; a bad record is quarantined
     eng.power_up()          # log a power_up event (needs a clock)
+    eng.sync_clock(source)  # read the RTC into the wall label; log a correction
     eng.append(event)       # validate + apply + store one event; returns it
+                            # (a `void` mark refolds the log without the entry it marks)
     eng.tick(now=None)      # advance to `now` (clock.now() if omitted);
                             # returns the next deadline (episode s) or -1
     eng.next_deadline       # same value, as an attribute
@@ -48,6 +50,7 @@ from . import events as _events
 from . import alarms as _alarms
 from . import clock as _clock
 from . import canon as _canon
+from . import heap as _heap
 
 RECORD_SHOWN = 300  # bytes of a quarantined record kept whole in memory (the rest stays on flash)
 
@@ -69,6 +72,8 @@ class Engine:
         (see the module notes) and replay goes on.  The stored alarm records
         are replayed as they are; records that are missing (power lost before
         they were written) are written now, through `sink`."""
+        evs = list(evs)
+        _episode.prepare(self.state, self.events + evs)
         for ev in evs:
             t0 = self.state.t
             try:
@@ -92,6 +97,11 @@ class Engine:
         if t < self.state.t:
             raise ValueError("%s event at t=%d: earlier than the engine time %d (events must be in time order)"
                              % (ev["type"], t, self.state.t))
+        if ev["type"] == "void":
+            from . import voids  # a mark refolds the log without the entry it marks
+
+            voids.refold(self, ev)
+            _heap.forget("voids")
         self.tick(t)
         self._commit(ev, True)
         self._sync_alarms(t)
@@ -132,6 +142,8 @@ class Engine:
 
     def _rebuild(self, t):
         st = _episode.State(self.rules)
+        st.voided = self.state.voided
+        st.void_at = self.state.void_at
         for ev in self.events:
             _episode.apply(st, ev, self.assess)
         _episode.advance(st, t)
@@ -170,12 +182,26 @@ class Engine:
         self.next_deadline = d
         return d
 
-    def power_up(self):
-        """Log start-up; with no RTC the state gets the clock_unset flag."""
-        t = self.clock.now()
+    def sync_clock(self, source="sync"):
+        """Read the RTC into the wall label; a correction is logged as a
+        `clock` event (its delta) and moves no timer.  Returns the event or None."""
+        c = self.clock
+        if not c.sync():
+            return None
+        t = c.now()
         if t < self.state.t:
             t = self.state.t
-        return self.append(_events.power_up(t, not self.clock.clock_unset))
+        return self.append(_events.clock(t, c.delta, source))
+
+    def power_up(self):
+        """Log start-up; with no RTC the state gets the clock_unset flag.  The
+        gap the RTC measured since the last record (the timers include it)
+        and a correction of the wall label are in the event (clock.py)."""
+        c = self.clock
+        t = c.now()
+        if t < self.state.t:
+            t = self.state.t
+        return self.append(_events.power_up(t, not c.clock_unset, c.gap if c.gap >= -1 else None, c.delta))
 
     # -- queries
 
@@ -189,12 +215,19 @@ def boot(ticks_ms, rtc_s, stored=(), rules=None, assess=None, sink=None):
     """Power-up: replay the stored log, start the clock, log `power_up`.
 
     `ticks_ms` / `rtc_s` are the HAL's (rtc_s returns Unix seconds or None).
-    The clock starts from the last logged time, so the log stays in order even
-    with no RTC (then the time powered off is lost and `clock_unset` is
-    flagged; see clock.py) or with an RTC that is behind the log."""
+    The timer clock continues from the last logged time plus the gap the RTC
+    measured (the one clock that ran while the power was off), so the log
+    stays in order even with no RTC (then the time powered off is lost and
+    `clock_unset` is flagged; see clock.py) or with an RTC that is behind the
+    log (no gap; the wall labels are corrected instead)."""
     eng = Engine(rules, assess, sink)
     eng.load(stored)
-    start = eng.state.t if eng.state.t > 0 else 0
-    eng.clock = _clock.Clock(ticks_ms, rtc_s, start)
+    st = eng.state
+    if eng.events:
+        start = st.t if st.t > 0 else 0
+        label = -1 if st.clock_unset else start + st.wall_offset
+        eng.clock = _clock.Clock(ticks_ms, rtc_s, start, st.wall_offset, label)
+    else:
+        eng.clock = _clock.Clock(ticks_ms, rtc_s)
     eng.power_up()
     return eng

@@ -62,7 +62,7 @@ SUB_WEAN_RECURRENCE = 5
 # Flag bits for compact timelines (bit i = FLAG_NAMES[i]).
 FLAG_NAMES = ("t2_exceeded", "bzd_underdosed", "weaning_recurrence_lt_24h", "norse", "fires",
               "prolonged_rse", "prolonged_srse", "clock_unset", "first_line_phenobarbital",
-              "log_invalid", "anesthetic_before_second_line")
+              "log_invalid", "anesthetic_before_second_line", "power_gap")
 
 
 class State:
@@ -103,6 +103,18 @@ class State:
         self.norse = False
         self.fires = False
         self.clock_unset = False
+        # Wall labels (clock.py): label = t + wall_offset.  Corrections and
+        # RTC-measured power gaps logged during the episode, for display;
+        # no timer reads them (t is the timer clock).
+        self.wall_offset = 0
+        self.clock_corr_n = 0
+        self.clock_corr_s = 0
+        self.gap_n = 0
+        self.gap_s = 0  # -1 once a gap could not be measured
+        # Entries marked entered in error (log indices) and the indices of
+        # their marks, from the whole log (prepare()): the fold skips them.
+        self.voided = []
+        self.void_at = []
         self.bzd_underdosed = False
         # Treatment
         self.weight_g = 0
@@ -187,7 +199,7 @@ def _check(st, ev):
     t = ev["t"]
     if t < st.t:
         _fail(ev, "earlier than the episode time %d (events must be in time order)" % st.t)
-    if st.closed and kind not in ("note", "power_up", "alarm", "maint", "invalid"):
+    if st.closed and kind not in ("note", "power_up", "alarm", "maint", "invalid", "clock"):
         _fail(ev, "the episode has ended")
     if not st.started and kind in ("stop", "recur", "recovered", "dose", "infusion", "wean", "end"):
         _fail(ev, "no seizure onset has been logged")
@@ -428,7 +440,16 @@ def _effect(st, ev, assess):
     elif kind == "alarm":
         _alarms.apply_event(st, ev)
     elif kind == "power_up":
+        _clock_label(st, ev.get("delta", 0), not st.clock_unset)
         st.clock_unset = not ev["rtc"]
+        if "gap" in ev and st.started and not st.closed:
+            st.gap_n += 1
+            g = ev["gap"]
+            st.gap_s = -1 if g < 0 or st.gap_s < 0 else st.gap_s + g
+    elif kind == "clock":
+        # Setting a clock that was not set labels; it corrects nothing shown.
+        _clock_label(st, ev["delta"], not st.clock_unset)
+        st.clock_unset = False
     elif kind == "maint" and ev["action"] == "clock":
         st.clock_unset = False  # set over the serial link (maintenance): timers are trustworthy again
     elif kind == "end":
@@ -437,6 +458,42 @@ def _effect(st, ev, assess):
     elif kind == "invalid":
         st.n_invalid += 1
     # "note" and other "maint" events: recorded only.
+
+
+def _clock_label(st, delta, shown):
+    # A wall-clock correction moves the labels only, never a timer.
+    if delta:
+        st.wall_offset += delta
+        if shown and st.started and not st.closed:
+            st.clock_corr_n += 1
+            st.clock_corr_s += delta
+
+
+def prepare(st, evs):
+    """Before folding `evs` into a new state: note the entries the log marks
+    entered in error (voids.py), so the fold leaves them out from the start."""
+    for ev in evs:
+        if type(ev) is dict and ev.get("type") == "void":
+            from . import voids
+
+            st.voided, st.void_at = voids.scan(evs)
+            return
+
+
+def _recorded_only(st, ev):
+    # An entry marked entered in error, or a mark: in the log, not in the
+    # clinical state.  An acknowledgement made before a mark, of an alarm the
+    # corrected record never raised, is kept as a record only.
+    i = st.n_events
+    if i in st.voided:
+        return True
+    kind = ev["type"]
+    if kind == "void":
+        if i not in st.void_at:
+            _fail(ev, "mark does not fit the log (fold the whole log, or enter it through the engine)")
+        return True
+    return (kind == "alarm" and ev["action"] == "ack" and st.void_at and i < st.void_at[-1]
+            and not st.al_active[_alarms.index(ev["cond"])])
 
 
 def apply(st, ev, assess=None):
@@ -449,8 +506,9 @@ def apply(st, ev, assess=None):
     if ev["t"] < st.t:
         _fail(ev, "earlier than the episode time %d (events must be in time order)" % st.t)
     advance(st, ev["t"])
-    _check(st, ev)
-    _effect(st, ev, assess)
+    if not _recorded_only(st, ev):
+        _check(st, ev)
+        _effect(st, ev, assess)
     st.last_t = ev["t"]
     st.n_events += 1
     evaluate(st, ev["t"])
@@ -459,6 +517,7 @@ def apply(st, ev, assess=None):
 
 def fold(evs, rules=None, assess=None):
     st = State(rules)
+    prepare(st, evs)
     for ev in evs:
         apply(st, ev, assess)
     return st
@@ -506,6 +565,8 @@ def flags_mask(st):
         m |= 512
     if st.anesthetic_early:
         m |= 1024
+    if st.gap_n:
+        m |= 2048
     return m
 
 
@@ -544,7 +605,7 @@ def row(st, t):
 def snapshot(st, t):
     """Readable state at time t (allocates; for screens, tests and export)."""
     p = _phases.phase(st, t)
-    return {
+    out = {
         "t": t,
         "stage": STAGES[st.stage],
         "seizure_active": st.active,
@@ -559,6 +620,13 @@ def snapshot(st, t):
         "next_deadline": st.next_deadline,
         "rules": st.rules.tag(),
     }
+    if st.clock_corr_n:
+        out["clock_corrected_s"] = st.clock_corr_s
+    if st.gap_n:
+        out["power_gap_s"] = st.gap_s
+    if st.voided:
+        out["entered_in_error"] = list(st.voided)
+    return out
 
 
 def timeline(evs, t_from, t_to, step, rules=None, assess=None):
@@ -568,6 +636,7 @@ def timeline(evs, t_from, t_to, step, rules=None, assess=None):
     applied before sampling.  Sampling itself allocates only kept rows, so a
     week sampled every minute fits a small MicroPython heap."""
     st = State(rules)
+    prepare(st, evs)
     out = []
     cur = [0] * ROW_LEN
     prev = [-9] * ROW_LEN

@@ -42,6 +42,20 @@ Types and their fields (besides type, t):
              60601-1-8 clause 6.12 log); ack / pause come from staff.
   note       text (str, at most NOTE_MAX characters).
   power_up   rtc (bool): whether the wall clock was set at start-up.
+             Optional gap (int >= -1): seconds from the last logged event
+             to this power-up as the battery-backed RTC measured them (the
+             timers include them; -1: the RTC is set but the log had no wall
+             label to measure from, so the time off is missing); optional
+             delta (int): a correction of the wall label at start-up (the
+             RTC behind the log).  See clock.py.
+  void       ref (int >= 0: the seq, i.e. the index in the log, of an
+             earlier entry), ref_type (its type), ref_t (its t), reason
+             (str, at most REASON_MAX characters): that entry was entered in
+             error.  It stays in the log; the fold leaves it out (voids.py).
+  clock      delta (int, seconds), source ("set" | "sync"): the wall clock
+             was corrected (a maintenance CLOCK set, or RTC drift caught by
+             the minute sync).  Timers never move (`t` is the timer clock);
+             an event's wall label is its t plus the deltas logged before it.
   end        episode closed by staff.
   maint      action (one of MAINT_ACTIONS); optional detail (str, at most
              NOTE_MAX characters).  The security record of the serial link
@@ -88,8 +102,11 @@ DOSE_META_STR = ("kind", "counts_toward", "reference", "age_group", "verdict", "
 DOSE_META_INT = ("rate_ng_per_kg_h", "repeat_max", "repeat_after_s", "age_months")
 DOSE_KINDS = ("bolus", "infusion")
 
+CLOCK_SOURCES = ("set", "sync")
+
 TYPES = ("onset", "stop", "recur", "recovered", "dose", "infusion", "wean", "eeg",
-         "weight", "flag", "alarm", "note", "power_up", "end", "maint", "invalid")
+         "weight", "flag", "alarm", "note", "power_up", "end", "maint", "invalid", "clock", "void")
+REASON_MAX = 64
 
 # Allowed keys per type (besides "type" and "t"), and which are required.
 _FIELDS = {
@@ -106,10 +123,12 @@ _FIELDS = {
     "flag": (("name", "value"), ()),
     "alarm": (("action",), ("cond",)),
     "note": (("text",), ()),
-    "power_up": (("rtc",), ()),
+    "power_up": (("rtc",), ("gap", "delta")),
     "end": ((), ()),
     "maint": (("action",), ("detail",)),
     "invalid": (("reason",), ("record",)),
+    "clock": (("delta", "source"), ()),
+    "void": (("ref", "ref_type", "ref_t", "reason"), ()),
 }
 
 
@@ -221,6 +240,14 @@ def validate(ev):
         _bool(ev, "rtc")
     elif kind == "invalid":
         _str(ev, "reason", None, NOTE_MAX)
+    elif kind == "clock":
+        _int(ev, "delta")
+        _str(ev, "source", CLOCK_SOURCES)
+    elif kind == "void":
+        _int(ev, "ref", 0)
+        _str(ev, "ref_type", TYPES)
+        _int(ev, "ref_t", 0)
+        _str(ev, "reason", None, REASON_MAX)
     elif kind == "maint":
         _str(ev, "action", MAINT_ACTIONS)
         if "detail" in ev:
@@ -294,8 +321,21 @@ def note(t, text):
     return validate({"type": "note", "t": t, "text": text})
 
 
-def power_up(t, rtc):
-    return validate({"type": "power_up", "t": t, "rtc": rtc})
+def power_up(t, rtc, gap=None, delta=0):
+    ev = {"type": "power_up", "t": t, "rtc": rtc}
+    if gap is not None:
+        ev["gap"] = gap
+    if delta:
+        ev["delta"] = delta
+    return validate(ev)
+
+
+def void(t, ref, ref_type, ref_t, reason):
+    return validate({"type": "void", "t": t, "ref": ref, "ref_type": ref_type, "ref_t": ref_t, "reason": reason})
+
+
+def clock(t, delta, source):
+    return validate({"type": "clock", "t": t, "delta": delta, "source": source})
 
 
 def end(t):

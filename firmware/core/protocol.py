@@ -78,6 +78,7 @@ COMMANDS = {
     "FLAG": ("flag", _MUT, ("name", "value")),
     "INFUSION": ("infusion", _MUT, ("action", "drug", "rate", "override")),
     "WEAN": ("wean", _MUT, ("action",)),
+    "VOID": ("void", _MUT, ("seq", "reason")),
     "LOG": ("log", 0, ("from", "max")),
     "DLGET": ("dlget", _LAZY, ("off",)),
     "CHALLENGE": ("challenge", _LAZY, ()),
@@ -750,6 +751,9 @@ class Link:
 
     def _cmd_wean(self, args):
         return self._seq_reply(self.unit.wean(args.get("action", "start")))
+
+    def _cmd_void(self, args):
+        return self._seq_reply(self.unit.void(_int_arg(args, "seq", 0), _req(args, "reason")))
 
     def _cmd_log(self, args):
         evs = self.unit.events

@@ -300,7 +300,13 @@ class Ui:
         self._next_due(s, 4, t)
         self._alarm_row(s, 5, t)
         self._status_row(s, 6)
-        s.set(7, "OK=menu")
+        if st.clock_corr_n:  # the wall clock was corrected during the episode: by how much (no timer moved)
+            tp = self._tp
+            mmss_parts(st.clock_corr_s if st.clock_corr_s >= 0 else -st.clock_corr_s, tp)
+            s.set_parts(7, "CLOCK ADJ ", "+" if st.clock_corr_s >= 0 else "-", tp[0], tp[1], tp[2], tp[3], tp[4],
+                        tp[5])
+        else:
+            s.set(7, "OK=menu")
 
     def _ilae_row(self, s, row, st):
         """Outside AES scope (focal, absence; RR2 rule 9): the ILAE t1/t2 in

@@ -242,14 +242,49 @@ def on_alarms(ui, b):
         ui.message = "acknowledged"
 
 
+# Entered in error (clinical.md review round 2 rule 15): on the log page the
+# top row is the selected entry; OK asks why it was entered in error (a short
+# fixed list), OK on a reason marks it.  The entry stays in the log, shown "X".
+VOID = "void_reason"
+VOID_REASONS = ("wrong patient", "wrong drug/dose", "wrong time", "duplicate", "not given", "by mistake")
+# what the unit writes itself: never marked from the panel (nor the link)
+_UNIT_RECORDS = ("alarm", "power_up", "maint", "clock", "void")
+
+
 def on_log(ui, b):
     n = len(ui.unit.events)
-    if b == "back" or (b == "ok"):
+    if b == "back":
         ui.page = HOME
     elif b == "up":
         ui.sel = min(ui.sel + 1, max(0, n - 1))
     elif b == "down":
         ui.sel = max(0, ui.sel - 1)
+    elif b == "ok" and n:
+        seq = n - 1 - ui.sel
+        kind = ui.unit.events[seq]["type"]
+        if kind in _UNIT_RECORDS:
+            raise ValueError("unit record")  # written by the unit, not entered by staff
+        if seq in ui.unit.state.voided:
+            raise ValueError("already in error")
+        ui.void_seq = seq
+        ui.page = VOID
+        ui.sel = 0
+
+
+def on_void_reason(ui, b):
+    if b == "back":
+        ui.page = LOG
+        ui.sel = len(ui.unit.events) - 1 - ui.void_seq
+    elif b in ("up", "down"):
+        ui.sel = (ui.sel + (1 if b == "down" else -1)) % len(VOID_REASONS)
+    elif b == "ok":
+        reason = VOID_REASONS[ui.sel]
+        seq = ui.void_seq
+        ui.page = LOG  # on a refusal its message shows over the log
+        ui.sel = 0
+        ui.unit.void(seq, reason)
+        ui.page = HOME
+        ui.message = "#%d in error" % seq
 
 
 def on_eeg(ui, b):
@@ -369,16 +404,24 @@ def draw_log(ui, s, t):
     s.clear(LOG)
     evs = ui.unit.events
     n = len(evs)
+    voided = ui.unit.state.voided
     s.set(0, "LOG %d events" % n)
     row = 1
     i = n - 1 - ui.sel
     start = ui.unit.state.t
     while row < 7 and i >= 0:
         ev = evs[i]
-        s.set(row, "%s %s" % (mmss(max(0, t - ev["t"]))[:5], _event_text(ev)))
+        s.set(row, "%s%s%s" % (mmss(max(0, t - ev["t"]))[:5], "X" if i in voided else " ", _event_text(ev)))
         row += 1
         i -= 1
-    s.set(7, "up/dn BACK" if start >= 0 else "")
+    if n:
+        s.mark(invert=1)
+    s.set(7, "OK=in error BACK" if start >= 0 else "")
+
+
+def draw_void_reason(ui, s, t):
+    draw_list(ui, s, "#%d IN ERROR:why" % ui.void_seq, list(VOID_REASONS), t)
+    s.set(7, "OK mark  BACK")
 
 
 def draw_eeg(ui, s, t):
@@ -415,13 +458,15 @@ def _event_text(ev):
         return "wt %dkg" % ((ev["grams"] + 500) // 1000)
     if k == "infusion":
         return "inf %s %s" % (ev["action"], ev["drug"][:4])
+    if k == "void":
+        return "#%d in error" % ev["ref"]
     return k
 
 
 # page -> what a button does there, and how it is drawn
 ON = {MENU: on_menu, DOSE_DRUG: on_dose_drug, DOSE_AMOUNT: on_dose_amount, DOSE_VERDICT: on_dose_verdict,
       DOSE_REASON: on_dose_reason, WEIGHT: on_weight, WEIGHT_VERDICT: on_weight_verdict,
-      WEIGHT_REASON: on_weight_reason, ALARMS: on_alarms, LOG: on_log, EEG: on_eeg}
+      WEIGHT_REASON: on_weight_reason, ALARMS: on_alarms, LOG: on_log, EEG: on_eeg, VOID: on_void_reason}
 DRAW = {MENU: draw_menu, DOSE_DRUG: draw_dose_drug, DOSE_AMOUNT: draw_dose_amount, DOSE_VERDICT: draw_dose_verdict,
-        DOSE_REASON: draw_dose_reason, WEIGHT: draw_weight,
-        WEIGHT_VERDICT: draw_weight_verdict, WEIGHT_REASON: draw_weight_reason, ALARMS: draw_alarms, LOG: draw_log, EEG: draw_eeg}
+        DOSE_REASON: draw_dose_reason, WEIGHT: draw_weight, WEIGHT_VERDICT: draw_weight_verdict,
+        WEIGHT_REASON: draw_weight_reason, ALARMS: draw_alarms, LOG: draw_log, EEG: draw_eeg, VOID: draw_void_reason}

@@ -92,11 +92,13 @@ class Unit:
         # Pico) cannot drift from it, and reading its RTC allocates (the Unix
         # time is a big integer there): it is read at boot and when it is set.
         self._rtc_drifts = getattr(hal, "RTC_DRIFTS", True)
+        self.weight_g = self.engine.state.weight_g or None  # the last weight not entered in error
         self.age_months = None  # entered with a weight (dose checks by age, under-2 warning)
-        for ev in self.engine.events:
-            if ev["type"] == "weight":
-                self.weight_g = ev["grams"]
-                self.age_months = ev.get("age_months", self.age_months)
+        voided = self.engine.state.voided
+        evs = self.engine.events
+        for i in range(len(evs)):
+            if evs[i]["type"] == "weight" and i not in voided:
+                self.age_months = evs[i].get("age_months", self.age_months)
         self.detector = None  # type: Any
         self._eeg_buf = None  # type: Any
         self._eeg_t0 = 0
@@ -202,7 +204,10 @@ class Unit:
         return v["event"]
 
     def _history(self):
-        return [e for e in self.engine.events if e["type"] == "dose"]
+        # doses marked entered in error count toward no total (review round 2 rule 15)
+        voided = self.engine.state.voided
+        evs = self.engine.events
+        return [evs[i] for i in range(len(evs)) if evs[i]["type"] == "dose" and i not in voided]
 
     def check(self, drug, route, dose=None, rate=None, over=None, duration=None):
         """The dose checker's verdict for this patient now; logs nothing."""
@@ -270,11 +275,7 @@ class Unit:
         return v
 
     def _infusion_running(self, drug):
-        running = False
-        for e in self.engine.events:
-            if e["type"] == "infusion" and e["drug"] == drug:
-                running = e["action"] != "stop"
-        return running
+        return drug in self.engine.state.infusions
 
     def infusion(self, action, drug, rate=None):
         """Anesthetic infusion start/change/stop without a dose check (rate in
@@ -304,6 +305,20 @@ class Unit:
             out.append(self._log(_events.alarm(t, "ack", n)))
         return out
 
+    def void(self, seq, reason):
+        """Mark the log entry `seq` entered in error, with a reason.  It stays in
+        the log; the fold leaves it out of the clinical state (voids.py)."""
+        evs = self.engine.events
+        if type(seq) is not int or seq < 0 or seq >= len(evs):
+            raise ValueError("no log entry with seq %r (the log has 0..%d)" % (seq, len(evs) - 1))
+        reason = str(reason or "").strip()
+        if not reason:
+            raise ValueError("give a reason for marking seq %d entered in error" % seq)
+        target = evs[seq]
+        ev = self._log(_events.void(self.now(), seq, target["type"], target["t"], reason[:_events.REASON_MAX]))
+        self.weight_g = self.engine.state.weight_g or None
+        return ev
+
     def pause_audio(self):
         return self._log(_events.alarm(self.now(), "pause"))
 
@@ -318,7 +333,7 @@ class Unit:
 
     def set_clock(self, unix_s):
         self.hal.set_rtc(unix_s)
-        self.engine.clock.sync()
+        self.engine.sync_clock("set")  # logged with its delta; no timer moves (clock.py)
 
     def save_settings(self):
         """Keep the maintenance-changeable configuration on flash (atomic, A/B)."""
@@ -356,6 +371,8 @@ class Unit:
         s = self.engine.snapshot(t)
         s["weight_g"] = self.weight_g
         s["clock_unset"] = self.engine.clock.clock_unset
+        if not s["clock_unset"]:
+            s["unix"] = _clock.statim_to_unix(self.engine.clock.wall())  # the wall label of t
         s["eeg"] = dict(self.eeg)
         s["events"] = len(self.engine.events)
         s["log_invalid"] = self.state.n_invalid
@@ -454,7 +471,7 @@ class Unit:
             # the RTC is read once a minute: ticks drift, and after a reboot the
             # clock may have started up to a second behind the RTC
             self._synced_t = t
-            self.engine.clock.sync()
+            self.engine.sync_clock()
             t = self.now()
             synced = True
         crossed = 0 <= self._deadline <= t  # a stage, phase, alarm or due time changed
