@@ -1029,3 +1029,19 @@ def min_admin_s(verdict, library=None):
         return best
     except Exception:
         return 0
+
+
+ASSUMED_LOAD_S = 600  # no time given and no library minimum: ESETT's 10-min infusion [D]
+INITIAL_THERAPY_NOTE = ("%s taken as initial therapy (AES 2016, no benzodiazepine given): it does not meet the "
+                        "ESETT benzodiazepine gate, so established SE cannot be declared from it")
+
+
+def assumed_load_end(verdict, library=None):
+    """(seconds, note) for a second-line load logged without an infusion time
+    (clinical.md Review round 2 rule 5): it cannot have ended before the
+    library's minimum administration time for the dose; the note goes into
+    the record and the verdict's messages."""
+    s = min_admin_s(verdict, library) or ASSUMED_LOAD_S
+    why = "%s: no infusion time logged; end taken as start + %d min %d s" % (verdict.get("drug"), s // 60, s % 60)
+    verdict["messages"].append(why + " (minimum administration time); the RSE window counts from then")
+    return s, why

@@ -56,13 +56,9 @@ STATUS_NAMES = ("n/a", "waiting", "open", "overdue")
 _SE = 2
 _ESTABLISHED = 3
 _REFRACTORY = 4
+# AES 2016 phases and its 20/40-min deadlines apply to convulsive SE only (its
+# scope [C]; clinical.md Review round 2 rule 9).
 _CONVULSIVE = 0  # rules.SE_TYPES index
-
-
-def aes(st):
-    """AES 2016 phases and its 20/40-min deadlines apply to convulsive SE only
-    (its scope [C]; clinical.md Review round 2 rule 9)."""
-    return st.se_type == _CONVULSIVE
 
 
 def clock_start(st):

@@ -39,7 +39,6 @@ IDLE_WAKE_MS = 1000  # the home screen shows seconds: wake at least once a secon
 EEG_BLOCK = 64  # samples read from the HAL per call
 CLOCK_SYNC_S = 60  # how often the main loop re-reads the RTC (when the HAL's RTC can drift)
 CHECKER_KEEP_S = 30  # the dose checker stays loaded this long after its last use
-ASSUMED_LOAD_S = 600  # a second-line load with no time given and no library minimum: ESETT's 10-min infusion
 
 _TONE = (_hal.TONE_HIGH, _hal.TONE_MEDIUM, _hal.TONE_LOW)
 _LED = (_hal.LED_RED, _hal.LED_YELLOW, _hal.LED_CYAN)
@@ -253,13 +252,7 @@ class Unit:
             over_s = v.get("over_s")
             why = None
             if not (isinstance(over_s, int) and over_s > 0) and fields["line"] == 2:
-                # RR2 rule 5: no infusion time given -- the load cannot have ended
-                # before the label's minimum administration time (ESETT's 10-min
-                # infusion where the library lists none)
-                over_s = dc.min_admin_s(v, self.library) or ASSUMED_LOAD_S
-                why = "%s: no infusion time logged; end taken as start + %d min %d s" % (
-                    fields["drug"], over_s // 60, over_s % 60)
-                v["messages"].append(why + " (minimum administration time); the RSE window counts from then")
+                over_s, why = dc.assumed_load_end(v, self.library)  # RR2 rule 5
             if isinstance(over_s, int) and over_s > 0:
                 ev["end_t"] = t + over_s  # a load given over time ends then (refractory window)
             ev = self._log(ev)
@@ -267,9 +260,7 @@ class Unit:
                 self.note(why)
             st = self.engine.state
             if st.dose_initial and st.dose_initial[-1] and st.dose_adequate[-1]:
-                v["messages"].append("%s taken as initial therapy (AES 2016, no benzodiazepine given): it does not "
-                                     "meet the ESETT benzodiazepine gate, so established SE cannot be declared from it"
-                                     % fields["drug"])
+                v["messages"].append(dc.INITIAL_THERAPY_NOTE % fields["drug"])  # RR2 rule 7
         v["logged"] = True
         v["event"] = ev
         return v
