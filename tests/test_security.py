@@ -512,12 +512,12 @@ def test_a_downgrade_needs_to_be_asked_for(tmp_path):
 
 
 def test_version_order_for_downgrades():
-    from firmware.core import libcheck
+    from firmware.core import libtag
 
-    assert libcheck.is_downgrade("0.1.0", "0.1.1") and libcheck.is_downgrade("0.9.9", "0.10.0")
-    assert not libcheck.is_downgrade("0.10.0", "0.9.9") and not libcheck.is_downgrade("0.1.1", "0.1.1")
-    assert libcheck.is_downgrade("nonsense", "0.1.1")  # not comparable: must be asked for
-    assert not libcheck.is_downgrade("0.1.0", None)
+    assert libtag.is_downgrade("0.1.0", "0.1.1") and libtag.is_downgrade("0.9.9", "0.10.0")
+    assert not libtag.is_downgrade("0.10.0", "0.9.9") and not libtag.is_downgrade("0.1.1", "0.1.1")
+    assert libtag.is_downgrade("nonsense", "0.1.1")  # not comparable: must be asked for
+    assert not libtag.is_downgrade("0.1.0", None)
 
 
 # ---------------------------------------------------------------- idempotency (item 3)

@@ -51,7 +51,7 @@ LOG_PAGE_MAX = 32
 ONSET_BACK_MAX_S = 86400  # ONSET at=: at most this long before now (and never after it)
 FLASH_LIBRARY = "druglib.lib"  # installed by DLCOMMIT, in the device form (druglib.py)
 FLASH_LIBRARY_TMP = "druglib.lib.tmp"  # a library being received
-FLASH_LIBRARY_TAG = "druglib.tag"  # its tag for this unit (hex), checked at every boot (libcheck.installed)
+FLASH_LIBRARY_TAG = "druglib.tag"  # its tag for this unit (hex), checked at every boot (libtag.installed)
 SETTING_KEYS = ("se_type", "reference", "age_group")
 _LIMIT = _f.MAX_LINE - 8  # body budget: " *XXXX" trailer
 
