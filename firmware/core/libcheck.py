@@ -144,4 +144,3 @@ def shape_error(doc):
         if bad is not None:
             return bad
     return None
-
