@@ -199,10 +199,10 @@ def read_key(flash):
 
 def flash_library(flash, key):
     """(the drug library installed on the flash, refusal reason): as a board checks
-    it at every boot, by its seal and this unit's tag (libcheck.installed)."""
-    from firmware.core import libcheck
+    it at every boot, by its seal and this unit's tag (libtag.installed)."""
+    from firmware.core import libtag
 
-    return libcheck.installed(flash.open, flash.size, _protocol.FLASH_LIBRARY, _protocol.FLASH_LIBRARY_TAG, key)
+    return libtag.installed(flash.open, flash.size, _protocol.FLASH_LIBRARY, _protocol.FLASH_LIBRARY_TAG, key)
 
 
 class LiveUnit:

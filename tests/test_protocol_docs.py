@@ -25,3 +25,20 @@ def test_worked_exchange_frames_are_valid():
             frames.parse_reply(body)
     # exactly one deliberately corrupted frame in the example
     assert [b[1] for b in bad] == ["CRC"] and "PING *0000" in bad[0][0]
+
+
+def test_every_test_named_in_the_threat_model_exists():
+    import re
+
+    text = open(os.path.join(os.path.dirname(DOC), "security.md"), encoding="utf-8").read()
+    tests_dir = os.path.dirname(os.path.abspath(__file__))
+    named = 0
+    for cell in re.findall(r"`([\w./]*::test_\w+(?:\[[^\]`]*\])?)`", text):
+        path, _, name = cell.partition("::")
+        if path:
+            current = path
+        name = name.split("[")[0]
+        src = open(os.path.join(tests_dir, current), encoding="utf-8").read()
+        assert "def %s(" % name in src, cell
+        named += 1
+    assert named >= 40

@@ -124,3 +124,54 @@ def test_frames_in_real_micropython_match_cpython():
         except f.FrameError as e:
             want.append(["ERR", e.code])
     assert out == want
+
+
+# ---- checks that a weakened frame check cannot survive (security issue, item 6)
+
+def _bodies(n, seed):
+    import random
+
+    rng = random.Random(seed)
+    out = ["", "7 PING", "123456789"]
+    while len(out) < n:
+        out.append("".join(chr(rng.randint(0x20, 0x7E)) for _ in range(rng.randint(1, 200))))
+    return out
+
+
+def test_crc_agrees_with_an_independent_implementation():
+    # binascii.crc_hqx(data, 0xFFFF) is CRC-16/CCITT-FALSE computed by CPython's C code
+    import binascii
+    import random
+
+    rng = random.Random(7)
+    for body in _bodies(2000, 1):
+        want = binascii.crc_hqx(body.encode(), 0xFFFF)
+        assert f.crc16(body) == f.crc16(body.encode()) == want
+        assert f.seal(body) == (body + " *%04X\n" % want).encode()
+    for _ in range(500):
+        data = bytes(rng.randrange(256) for _ in range(rng.randint(0, 300)))
+        assert f.crc16(data) == binascii.crc_hqx(data, 0xFFFF)
+
+
+def test_unseal_checks_all_sixteen_bits_of_the_crc():
+    # every wrong trailer is refused, in particular those that differ in the high byte only
+    # (random corruption rarely lands on a trailer digit: this test puts it there)
+    import binascii
+
+    tried = 0
+    for body in _bodies(151, 2)[1:]:  # a frame has a body: not the empty one
+        crc = binascii.crc_hqx(body.encode(), 0xFFFF)
+        good = (body + " *%04X" % crc).encode()
+        assert f.unseal(good, len(good)) == body
+        for digit in range(4):
+            shift = 12 - 4 * digit
+            for v in range(16):
+                wrong = (crc & ~(15 << shift)) | (v << shift)
+                if wrong == crc:
+                    continue
+                line = (body + " *%04X" % wrong).encode()
+                with pytest.raises(f.FrameError) as e:
+                    f.unseal(line, len(line))
+                assert e.value.code == f.E_CRC
+                tried += 1
+    assert tried == 150 * 4 * 15

@@ -512,12 +512,12 @@ def test_a_downgrade_needs_to_be_asked_for(tmp_path):
 
 
 def test_version_order_for_downgrades():
-    from firmware.core import libcheck
+    from firmware.core import libtag
 
-    assert libcheck.is_downgrade("0.1.0", "0.1.1") and libcheck.is_downgrade("0.9.9", "0.10.0")
-    assert not libcheck.is_downgrade("0.10.0", "0.9.9") and not libcheck.is_downgrade("0.1.1", "0.1.1")
-    assert libcheck.is_downgrade("nonsense", "0.1.1")  # not comparable: must be asked for
-    assert not libcheck.is_downgrade("0.1.0", None)
+    assert libtag.is_downgrade("0.1.0", "0.1.1") and libtag.is_downgrade("0.9.9", "0.10.0")
+    assert not libtag.is_downgrade("0.10.0", "0.9.9") and not libtag.is_downgrade("0.1.1", "0.1.1")
+    assert libtag.is_downgrade("nonsense", "0.1.1")  # not comparable: must be asked for
+    assert not libtag.is_downgrade("0.1.0", None)
 
 
 # ---------------------------------------------------------------- idempotency (item 3)
@@ -723,3 +723,49 @@ def test_transmit_buffer_is_bounded_and_overflow_is_counted():
     for ln in lines[:-1]:
         frames.unseal(ln, len(ln))  # every line complete and intact
     assert lines[-2].startswith(b"z OK")
+
+
+# ---------------------------------------------------------------- tests that a weakened check cannot survive (item 6)
+
+def _challenge_mac(h):
+    data = dict(t.split("=", 1) for t in h.ok("CHALLENGE").split())
+    return auth.hexlify(auth.login_mac(h.key, data["unit"], data["nonce"]))
+
+
+@pytest.mark.parametrize("change", ["first 31 bytes", "first 16 bytes", "first byte", "one byte more",
+                                    "twice over", "last byte changed"])
+def test_a_mac_of_the_wrong_length_or_value_is_denied(change):
+    h = Harness()
+    mac = _challenge_mac(h)
+    bad = {"first 31 bytes": mac[:62], "first 16 bytes": mac[:32], "first byte": mac[:2],
+           "one byte more": mac + "00", "twice over": mac + mac,
+           "last byte changed": mac[:-2] + ("00" if mac[-2:] != "00" else "01")}[change]
+    st, msg = h.request("LOGIN mac=" + bad)
+    assert st == "ERR" and msg.startswith("DENIED"), msg
+    assert h.err("CLOCK unix=1790000000").startswith("AUTH")
+    # and the right one still opens a session (the refusal above was about the MAC)
+    assert h.request("LOGIN mac=" + _challenge_mac(h))[0] == "OK"
+
+
+def test_constant_time_compare_checks_length_both_ways():
+    a = auth.sha256(b"x")
+    assert auth.equal(a, bytes(a))
+    for other in (a[:31], a[:1], b"", a + b"\x00", a + a):
+        assert not auth.equal(other, a) and not auth.equal(a, other)
+
+
+@pytest.mark.parametrize("cut", [2, 32, 62])
+def test_a_shortened_library_tag_is_refused_at_commit_and_at_boot(tmp_path, cut):
+    data = _library_variant("9.9.9-test")
+    tag = auth.hexlify(auth.druglib_tag(DEV_KEY, data))
+    h = Harness(flash_dir=str(tmp_path / "a"))
+    h.login()
+    st, msg = _push(h, data, tag[:cut])
+    assert st == "ERR" and msg.startswith("TAG"), msg
+    st, msg = _push(h, data, tag + "00")
+    assert st == "ERR" and msg.startswith("TAG"), msg
+    flash = str(tmp_path / "b")
+    _write_flash(flash, protocol.FLASH_LIBRARY, data)
+    _write_flash(flash, protocol.FLASH_LIBRARY_TAG, tag[:cut].encode())
+    live = LiveUnit(uart="pipe", flash_dir=flash)
+    assert live.unit.library_refused and live.unit.library.version == druglib.get().version

@@ -22,7 +22,7 @@
 # The header's tag field is unset ('-' * 64) in every file, and anything else
 # there is refused.  A library installed on a unit (DLCOMMIT) carries its
 # per-unit tag, auth.druglib_tag over the whole file, in a file beside it
-# (druglib.tag); libcheck.installed checks seal and tag at every boot.
+# (druglib.tag); libtag.installed checks seal and tag at every boot.
 #
 # A library that cannot be read, has the wrong format, a missing version, a
 # seal mismatch or a shape the unit cannot use (libcheck.py; see open_device

@@ -184,13 +184,13 @@ class Maintenance:
         if lib.file_sha256 != digest:
             self._refuse_lib("the file on flash differs from the bytes received", _f.E_REFUSED)
         old = self.unit.library.version if self.unit.library.verified else None
-        from .libcheck import is_downgrade
+        from .libtag import is_downgrade
 
         down = is_downgrade(lib.version, old)
         if down and not ("downgrade" in args and _bool_arg(args, "downgrade")):
             self._refuse_lib("version %s is not newer than %s in use (a downgrade needs downgrade=1)" % (
                 lib.version, old), _f.E_REFUSED)
-        # the tag goes beside the library: every boot checks both (libcheck.installed).
+        # the tag goes beside the library: every boot checks both (libtag.installed).
         # Library first, then its tag: a power cut between them leaves a pair that
         # does not match, which the next boot refuses (the built-in library is used)
         try:

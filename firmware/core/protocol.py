@@ -43,15 +43,15 @@ DIGEST = 16  # bytes of the request's SHA-256 kept (128 bits)
 PARTIAL_TIMEOUT_MS = 2000  # a line with no newline after this long is dropped
 ERR_BUDGET = 8  # error replies to unparseable frames: burst size ...
 ERR_REFILL_MS = 250  # ... and one more per this many ms
-TX_BUF = 4096  # bytes waiting for the host; a frame that does not fit is dropped (stats tx_dropped)
-TX_PER_POLL = 2048  # bytes handed to the HAL per poll at most
+TX_BUF = 2048  # bytes waiting for the host; a frame that does not fit is dropped (stats tx_dropped)
+TX_PER_POLL = 1024  # bytes handed to the HAL per poll at most
 DL_CHUNK = 576  # drug library transfer chunk (raw bytes; 768 in base64)
 MAX_LIBRARY = 65536
 LOG_PAGE_MAX = 32
 ONSET_BACK_MAX_S = 86400  # ONSET at=: at most this long before now (and never after it)
 FLASH_LIBRARY = "druglib.lib"  # installed by DLCOMMIT, in the device form (druglib.py)
 FLASH_LIBRARY_TMP = "druglib.lib.tmp"  # a library being received
-FLASH_LIBRARY_TAG = "druglib.tag"  # its tag for this unit (hex), checked at every boot (libcheck.installed)
+FLASH_LIBRARY_TAG = "druglib.tag"  # its tag for this unit (hex), checked at every boot (libtag.installed)
 SETTING_KEYS = ("se_type", "reference", "age_group")
 _LIMIT = _f.MAX_LINE - 8  # body budget: " *XXXX" trailer
 

@@ -78,9 +78,9 @@ def load_library(hal, key):
 
     Verified by hashing the stored file in 512-byte reads and read per drug
     from it afterwards: a few KB of heap, never the whole library."""
-    from core import libcheck, protocol
+    from core import libtag, protocol
 
-    return libcheck.installed(hal.fs_open, hal.fs_size, protocol.FLASH_LIBRARY, protocol.FLASH_LIBRARY_TAG, key)
+    return libtag.installed(hal.fs_open, hal.fs_size, protocol.FLASH_LIBRARY, protocol.FLASH_LIBRARY_TAG, key)
 
 
 # What the bedside loop keeps resident, imported one at a time with a
@@ -106,6 +106,7 @@ def start(hal):
         u.refuse_installed(refused)
     hal.wdt_feed()
     heap.forget("libcheck")  # the library's shape and tag checks ran at its verification
+    heap.forget("libtag")
     heap.forget("auth")
     gate = ReplGate()
     u.link = protocol.Link(u, hal, key=key, rand=hal.random_bytes, repl=gate)
