@@ -36,7 +36,8 @@ BREAKTHROUGH = 5
 BZD_UNDERDOSED = 6
 WEANING_RECURRENCE = 7
 CLOCK_UNSET = 8
-N_ALARMS = 9
+STORAGE_FULL = 9
+N_ALARMS = 10
 NAMES = _rules.ALARM_NAMES
 
 HIGH = 0
@@ -79,6 +80,8 @@ def _condition(st, i, t):
                 and st.cur_start >= st.anesthetic_t)
     if i == BZD_UNDERDOSED:
         return st.bzd_underdosed and st.active and not st.closed
+    if i == STORAGE_FULL:
+        return st.storage_full
     return st.clock_unset  # CLOCK_UNSET
 
 

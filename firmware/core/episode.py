@@ -101,6 +101,7 @@ class State:
         self.norse = False
         self.fires = False
         self.clock_unset = False
+        self.storage_full = False  # set by the engine while the flash refuses records (not from the log)
         self.bzd_underdosed = False
         # Treatment
         self.weight_g = 0
@@ -378,6 +379,15 @@ def _effect(st, ev, assess):
     elif kind == "invalid":
         st.n_invalid += 1
     # "note" and other "maint" events: recorded only.
+
+
+def check(st, ev):
+    """apply()'s checks alone, changing nothing (the state must already be at
+    the event's time): the engine runs them before it writes an event."""
+    _events.validate(ev)
+    if ev["t"] < st.t:
+        _fail(ev, "earlier than the episode time %d (events must be in time order)" % st.t)
+    _check(st, ev)
 
 
 def apply(st, ev, assess=None):

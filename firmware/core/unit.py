@@ -20,6 +20,7 @@ from . import alarms as _alarms
 from . import clock as _clock
 from . import druglib as _druglib
 from . import engine as _engine
+from .eventlog import StorageFull
 from . import events as _events
 from . import hal as _hal
 from . import health as _health
@@ -106,7 +107,9 @@ class Unit:
         CRC was fine, so it was written that way) never stops the unit or hides what
         follows it: the engine quarantines it (shown as invalid, flagged, kept on flash)."""
         hal = self.hal
-        return _engine.boot(hal.ticks_ms, hal.rtc_s, stored, rules, self._assess, self._sink)
+        eng = _engine.boot(hal.ticks_ms, hal.rtc_s, stored, rules, self._assess, self._sink, self._store)
+        _heap.forget("record")  # loaded only if a record was quarantined
+        return eng
 
     # ------------------------------------------------------------ plumbing
     def _settings(self):
@@ -133,9 +136,12 @@ class Unit:
     def _assess(self, dose_event, weight_g):
         return self.checker().assess(dose_event, weight_g, self.library)
 
-    def _sink(self, ev):
+    def _store(self, ev):
+        # write first, then apply (engine.py): raises eventlog.StorageFull on a full flash
         if self.store is not None:
             self.store.append(ev)
+
+    def _sink(self, ev):
         for fn in self.listeners:
             fn(ev)
 
@@ -259,12 +265,27 @@ class Unit:
         if not names:
             raise ValueError("no active alarm to acknowledge")
         out = []
+        full = None
         for n in names:
-            out.append(self._log(_events.alarm(t, "ack", n)))
+            try:
+                out.append(self._signal(_events.alarm(t, "ack", n)))
+            except StorageFull as e:
+                full = e
+        if full is not None:
+            raise full
         return out
 
     def pause_audio(self):
-        return self._log(_events.alarm(self.now(), "pause"))
+        return self._signal(_events.alarm(self.now(), "pause"))
+
+    def _signal(self, ev):
+        """An alarm ack or pause.  With the flash full it cannot be logged: the audio
+        still follows the staff (in memory only), and the error says it was not logged."""
+        try:
+            return self._log(ev)
+        except StorageFull:
+            self.engine.silence(ev)
+            raise StorageFull("storage full: alarm audio silenced but NOT logged")
 
     def note(self, text):
         return self._log(_events.note(self.now(), text))
@@ -297,7 +318,7 @@ class Unit:
             self.store.clear()
         self.weight_g = None
         self.engine = _engine.boot(self.hal.ticks_ms, self.hal.rtc_s, [], self.engine.rules, self._assess,
-                                   self._sink)
+                                   self._sink, self._store)
         self.engine.append(_events.maint(self.engine.now(), "clear_log", "new log: %d records cleared" % n))
 
     # ------------------------------------------------------------ queries
@@ -309,6 +330,7 @@ class Unit:
         s["clock_unset"] = self.engine.clock.clock_unset
         s["eeg"] = dict(self.eeg)
         s["events"] = len(self.engine.events)
+        s["storage_full"] = 1 if self.engine.store_full else 0
         s["log_invalid"] = self.state.n_invalid
         gaps = getattr(self.store, "seq_gaps", 0)
         s["log_seq_gaps"] = gaps
