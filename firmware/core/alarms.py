@@ -37,7 +37,8 @@ BZD_UNDERDOSED = 6
 WEANING_RECURRENCE = 7
 CLOCK_UNSET = 8
 STORAGE_FULL = 9
-N_ALARMS = 10
+SETTINGS_DEFAULTS = 10
+N_ALARMS = 11
 NAMES = _rules.ALARM_NAMES
 
 HIGH = 0
@@ -82,6 +83,8 @@ def _condition(st, i, t):
         return st.bzd_underdosed and st.active and not st.closed
     if i == STORAGE_FULL:
         return st.storage_full
+    if i == SETTINGS_DEFAULTS:
+        return st.settings_lost
     return st.clock_unset  # CLOCK_UNSET
 
 

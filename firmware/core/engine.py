@@ -139,8 +139,12 @@ class Engine:
 
     def _set_full(self, full):
         self.store_full = full
+        self.state.storage_full = full
+        self.reevaluate()
+
+    def reevaluate(self):
+        """Re-derive the state now, after a flag set outside the log."""
         st = self.state
-        st.storage_full = full
         if st.t >= 0:
             _episode.evaluate(st, st.t)
             self.next_deadline = st.next_deadline

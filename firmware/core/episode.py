@@ -61,7 +61,7 @@ SUB_WEAN_RECURRENCE = 5
 
 # Flag bits for compact timelines (bit i = FLAG_NAMES[i]).
 FLAG_NAMES = ("t2_exceeded", "bzd_underdosed", "weaning_recurrence_lt_24h", "norse", "fires",
-              "prolonged_rse", "prolonged_srse", "clock_unset", "log_invalid")
+              "prolonged_rse", "prolonged_srse", "clock_unset", "log_invalid", "settings_defaults")
 
 
 class State:
@@ -101,6 +101,7 @@ class State:
         self.norse = False
         self.fires = False
         self.clock_unset = False
+        self.settings_lost = False  # both settings copies unreadable at start-up: defaults in use
         self.storage_full = False  # set by the engine while the flash refuses records (not from the log)
         self.bzd_underdosed = False
         # Treatment
@@ -371,8 +372,15 @@ def _effect(st, ev, assess):
         _alarms.apply_event(st, ev)
     elif kind == "power_up":
         st.clock_unset = not ev["rtc"]
-    elif kind == "maint" and ev["action"] == "clock":
-        st.clock_unset = False  # set over the serial link (maintenance): timers are trustworthy again
+        st.settings_lost = False  # each start-up says again if its settings were unreadable
+    elif kind == "maint":
+        action = ev["action"]
+        if action == "clock":
+            st.clock_unset = False  # set over the serial link (maintenance): timers are trustworthy again
+        elif action == "settings_damaged":
+            st.settings_lost = True
+        elif action == "settings":
+            st.settings_lost = False  # maintenance saved settings: a good copy is on flash again
     elif kind == "end":
         st.closed = True
         st.active = False
@@ -453,6 +461,8 @@ def flags_mask(st):
         m |= 128
     if st.n_invalid:
         m |= 256
+    if st.settings_lost:
+        m |= 512
     return m
 
 

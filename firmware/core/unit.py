@@ -67,8 +67,13 @@ class Unit:
         self._events_seen = -1  # events in the log at the end of the last step
         self._checker = None  # the dose checker module while it is loaded
         self._checker_t = 0
+        lost = None  # why the stored settings could not be used, if they could not
         try:
-            stored_cfg = self._settings().load()  # maintenance changes survive a reboot ...
+            st_store = self._settings()
+            stored_cfg = st_store.load()  # maintenance changes survive a reboot ...
+            if st_store.damaged and st_store.source == "defaults":
+                lost = "settings copies %s unreadable: defaults in use" % "+".join(st_store.damaged)
+            st_store = None
         except (OSError, NotImplementedError):  # a unit without storage runs on its defaults
             stored_cfg = {}
         _heap.forget("settings")
@@ -85,6 +90,12 @@ class Unit:
         self.weight_g = None
         stored = store.load() if store is not None else []
         self.engine = self._boot(stored, rules)
+        if lost is not None:  # never silently: flagged, alarmed and in the log
+            try:
+                self.engine.append(_events.maint(self.engine.now(), "settings_damaged", lost))
+            except StorageFull:  # no room to log it: the flag and the alarm still show
+                self.engine.state.settings_lost = True
+                self.engine.reevaluate()
         self._synced_t = self.engine.now()
         # A board whose RTC runs off the same crystal as its tick counter (the
         # Pico) cannot drift from it, and reading its RTC allocates (the Unix
@@ -331,6 +342,7 @@ class Unit:
         s["eeg"] = dict(self.eeg)
         s["events"] = len(self.engine.events)
         s["storage_full"] = 1 if self.engine.store_full else 0
+        s["settings_defaults"] = 1 if self.state.settings_lost else 0
         s["log_invalid"] = self.state.n_invalid
         gaps = getattr(self.store, "seq_gaps", 0)
         s["log_seq_gaps"] = gaps
