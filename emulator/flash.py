@@ -57,3 +57,60 @@ class FlashStorage:
 
     def fs_size(self, name):
         return self.flash.size(name)
+
+
+class CappedFlash:
+    """A flash with room for `capacity` bytes in all (the sum of its files' sizes), over any
+    flash object.  A write that does not fit raises OSError(28) (ENOSPC, what littlefs raises on a
+    full board) and writes nothing: littlefs commits a file only when it is closed or synced, so a
+    refused write leaves the file as it was.  `capacity` may be changed (space freed); None means
+    the flash is full now (capacity = what is used)."""
+
+    def __init__(self, flash, capacity=None):
+        self.flash = flash
+        self.capacity = self.used() if capacity is None else capacity
+        self.refused = 0  # writes refused for lack of room
+
+    def used(self):
+        return sum(max(self.flash.size(n), 0) for n in self.flash.listdir())
+
+    def open(self, name, mode):
+        return _CappedFile(self, self.flash.open(name, mode))
+
+    def rename(self, old, new):
+        self.flash.rename(old, new)
+
+    def remove(self, name):
+        self.flash.remove(name)
+
+    def size(self, name):
+        return self.flash.size(name)
+
+    def listdir(self):
+        return self.flash.listdir()
+
+    def __getattr__(self, name):  # root, path, ... of the flash underneath
+        return getattr(self.flash, name)
+
+
+class _CappedFile:
+    def __init__(self, owner, f):
+        self.owner = owner
+        self.f = f
+
+    def write(self, data):
+        if hasattr(self.f, "flush"):
+            self.f.flush()  # sizes on disk are what used() counts
+        if self.owner.used() + len(data) > self.owner.capacity:
+            self.owner.refused += 1
+            raise OSError(28, "No space left on device")
+        return self.f.write(data)
+
+    def __getattr__(self, name):
+        return getattr(self.f, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        self.f.close()

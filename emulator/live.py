@@ -9,8 +9,9 @@
 The unit's main loop runs in a background thread: it steps when the UART has
 input or the unit's wait has elapsed, and advances the virtual clock with
 real time (times `speed`).  The serial link (firmware/core/protocol.py) is
-attached with the maintenance key `key` (DEV_KEY by default: a public,
-emulator-only key) and the maintenance REPL (emulator/repl.py) on the
+attached with the maintenance key `key` -- by default (AUTO) the key
+provisioned on its flash (FLASH/unit.key), else DEV_KEY (a public,
+emulator-only key); .key_source says which -- and the maintenance REPL (emulator/repl.py) on the
 emulated flash, so mpremote works once a maintenance session unlocks it.
 
 `python -m emulator.live [--pty|--tcp PORT]` runs one and prints its port.
@@ -33,6 +34,7 @@ from firmware.core import protocol as _protocol
 # Public on purpose: anyone can read it here.  Never provision it on a board.
 DEV_KEY = hashlib.sha256(b"statim emulator development key - not for patients").digest()
 KEY_FILE = "unit.key"  # on the flash: 64 hex digits
+AUTO = "auto"  # LiveUnit's key: the provisioned one if the flash has it, else DEV_KEY
 
 
 class PipeUart:
@@ -205,8 +207,26 @@ def flash_library(flash, key):
     return libtag.installed(flash.open, flash.size, _protocol.FLASH_LIBRARY, _protocol.FLASH_LIBRARY_TAG, key)
 
 
+def choose_key(flash, key=AUTO):
+    """(key or None, where it comes from).  A provisioned flash's key always wins over the
+    public development key; an unreadable key file gives no key at all, never the public one."""
+    if key is not AUTO and key != AUTO:
+        return key, ("given by the caller" if key is not None else "none (maintenance refused)")
+    where = os.path.join(getattr(flash, "root", "?"), KEY_FILE)
+    if flash.size(KEY_FILE) >= 0:
+        k = read_key(flash)
+        if k is None:
+            return None, "none: %s is unreadable (not 32+ hex bytes); maintenance refused" % where
+        return k, "provisioned %s" % where
+    return DEV_KEY, "public development key (emulator only; no %s)" % where
+
+
+def key_note(live):
+    return "maintenance key: %s" % live.key_source
+
+
 class LiveUnit:
-    def __init__(self, uart="pipe", key=DEV_KEY, speed=1.0, flash_dir=None, config=None, weight_kg=None,
+    def __init__(self, uart="pipe", key=AUTO, speed=1.0, flash_dir=None, config=None, weight_kg=None,
                  repl=True, tcp_port=0, tick_start=0, name=None):
         self.name = name
         self.speed = float(speed)
@@ -224,8 +244,7 @@ class LiveUnit:
         else:
             raise ValueError("uart must be pipe, pty or tcp, got %r" % (uart,))
         board.uart = self.uart
-        if key is None:
-            key = read_key(board.flash)
+        key, self.key_source = choose_key(board.flash, key)
         lib, refused = flash_library(board.flash, key)
         if lib is not None:
             self.emu.unit.library = lib
@@ -311,6 +330,7 @@ def main(argv=None):
     live = LiveUnit(uart="tcp" if args.tcp is not None else "pty", tcp_port=args.tcp or 0, flash_dir=args.flash,
                     speed=args.speed, weight_kg=args.weight_kg)
     live.start()
+    print(key_note(live), file=sys.stderr, flush=True)
     print(live.port, flush=True)
     try:
         while True:

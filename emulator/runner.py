@@ -92,7 +92,7 @@ class Runner:
 
         unit = self.emu.unit
         old = unit.engine
-        eng = _engine.Engine(rules, unit._assess, unit._sink, old.clock)
+        eng = _engine.Engine(rules, unit._assess, unit._sink, old.clock, unit._store)
         eng.load(old.events)
         unit.engine = eng
 

@@ -113,6 +113,14 @@ def to_json(rows, hello=None):
 
 
 BASE_COLUMNS = ("seq", "t", "utc", "time_uncertain", "entered_in_error", "type")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # OWASP CSV injection
+
+
+def csv_cell(v):
+    """A text cell a spreadsheet must not run as a formula is written with a leading ' (OWASP)."""
+    if isinstance(v, str) and v.startswith(FORMULA_START):
+        return "'" + v
+    return v
 
 
 def to_csv(rows):
@@ -125,15 +133,15 @@ def to_csv(rows):
             if k not in BASE_COLUMNS and k not in extra:
                 extra.append(k)
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    w = csv.writer(buf, lineterminator="\r\n")  # RFC 4180; a CR or LF inside a cell is then quoted
     w.writerow(list(BASE_COLUMNS) + extra)
     for seq, ev in rows:
-        row = [seq, ev["t"], utc_iso(ev["t"] + offs[seq]), int(flags[seq]), int(seq in voided), ev["type"]]
+        row = [seq, ev["t"], utc_iso(ev["t"] + offs[seq]), int(flags[seq]), int(seq in voided), csv_cell(ev["type"])]
         for k in extra:
             v = ev.get(k)
             if isinstance(v, (dict, list)):
                 v = json.dumps(v, sort_keys=True, separators=(",", ":"))  # a quarantined record
-            row.append("" if v is None else (int(v) if isinstance(v, bool) else v))
+            row.append("" if v is None else (int(v) if isinstance(v, bool) else csv_cell(v)))
         w.writerow(row)
     return buf.getvalue()
 

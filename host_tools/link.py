@@ -64,6 +64,28 @@ def parse_kv(text):
     return out
 
 
+def malformed(word, why):
+    return LinkError("malformed reply to %s from the unit: %s" % (word, why))
+
+
+def json_reply(word, text, kind=dict):
+    """The JSON of a reply, of the type expected, or a LinkError saying what was wrong."""
+    try:
+        obj = json.loads(text)
+    except ValueError as e:
+        raise malformed(word, "not JSON (%s)" % e)
+    if not isinstance(obj, kind):
+        raise malformed(word, "expected a JSON %s, got %s" % (kind.__name__, type(obj).__name__))
+    return obj
+
+
+def _int_field(word, d, key):
+    v = d.get(key)
+    if type(v) is not int or v < 0:
+        raise malformed(word, "%s is %r, not a count" % (key, v))
+    return v
+
+
 def body(rid, word, pos=(), kw=None):
     parts = [rid, word]
     for v in pos:
@@ -218,31 +240,44 @@ class Client:
         return parse_kv(self.request("HELLO", proto=1))
 
     def status(self):
-        return json.loads(self.request("STATUS"))
+        return json_reply("STATUS", self.request("STATUS"))
 
     def stats(self):
-        return json.loads(self.request("STATS"))
+        return json_reply("STATS", self.request("STATS"))
 
     def check(self, drug, route, **kw):
-        return json.loads(self.request("CHECK", drug, route, **kw))
+        return json_reply("CHECK", self.request("CHECK", drug, route, **kw))
 
     def dose(self, drug, route, _id=None, **kw):
-        return json.loads(self.request("DOSE", drug, route, _id=_id, **kw))
+        return json_reply("DOSE", self.request("DOSE", drug, route, _id=_id, **kw))
 
     def void(self, seq, reason):
         """Mark log entry `seq` entered in error (VOID); returns the reply data."""
         return self.request("VOID", seq=str(seq), reason=reason)
 
     def log(self, start=0):
-        """Every logged event from sequence number start: [(seq, event)]."""
+        """Every logged event from sequence number start up to the total the unit
+        reported at the first page: [(seq, event)].  Events logged while the
+        export runs are left for the next one (a busy unit never keeps it going)."""
         out = []
         seq = start
+        end = None
         while True:
-            page = json.loads(self.request("LOG", **{"from": seq}))
-            for ev in page["events"]:
+            page = json_reply("LOG", self.request("LOG", **{"from": seq}))
+            total = _int_field("LOG", page, "total")
+            evs = page.get("events")
+            if not isinstance(evs, list):
+                raise malformed("LOG", "events is not a list")
+            if end is None:
+                end = total
+            for ev in evs:
+                if seq >= end:
+                    break
+                if not isinstance(ev, dict) or not isinstance(ev.get("type"), str) or type(ev.get("t")) is not int:
+                    raise malformed("LOG", "event %d is not an event with a type and a time: %.80r" % (seq, ev))
                 out.append((seq, ev))
                 seq += 1
-            if seq >= page["total"] or not page["events"]:
+            if seq >= end or not evs:
                 return out
 
     def get_druglib(self):
@@ -250,12 +285,17 @@ class Client:
         off = 0
         while True:
             r = parse_kv(self.request("DLGET", off=off))
-            data = binascii.a2b_base64(r["data"]) if r["data"] else b""
+            try:
+                data = binascii.a2b_base64(r["data"]) if r.get("data") else b""
+                size = int(r["size"])
+                want = r["sha256"]
+            except (KeyError, ValueError, binascii.Error) as e:
+                raise malformed("DLGET", "%s: %s" % (type(e).__name__, e))
             chunks.append(data)
             off += len(data)
-            if off >= int(r["size"]) or not data:
+            if off >= size or not data:
                 blob = b"".join(chunks)
-                if _auth.hexlify(_auth.sha256(blob)) != r["sha256"]:
+                if _auth.hexlify(_auth.sha256(blob)) != want:
                     raise LinkError("drug library download corrupted (SHA-256 mismatch)")
                 return blob
 
@@ -263,7 +303,10 @@ class Client:
         if key is None:
             raise LinkError("no maintenance key: give --key-file or set %s" % KEY_ENV)
         r = parse_kv(self.request("CHALLENGE"))
-        mac = _auth.login_mac(key, r["unit"], r["nonce"])
+        try:
+            mac = _auth.login_mac(key, r["unit"], r["nonce"])
+        except (KeyError, ValueError, TypeError) as e:
+            raise malformed("CHALLENGE", "%s: %s" % (type(e).__name__, e))
         return self.request("LOGIN", mac=_auth.hexlify(mac))
 
     def logout(self):

@@ -45,7 +45,7 @@ def get_unit(url):
     with _lock:
         if name and name in _units:
             return _units[name], False
-        key = _live.DEV_KEY
+        key = _live.AUTO  # the flash's provisioned key if it has one, else the development key
         if "nokey" in opts:
             key = None
         elif "key" in opts:

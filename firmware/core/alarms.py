@@ -37,7 +37,9 @@ BREAKTHROUGH = 5
 BZD_UNDERDOSED = 6
 WEANING_RECURRENCE = 7
 CLOCK_UNSET = 8
-N_ALARMS = 9
+STORAGE_FULL = 9
+SETTINGS_DEFAULTS = 10
+N_ALARMS = 11
 NAMES = _rules.ALARM_NAMES
 
 HIGH = 0
@@ -80,6 +82,10 @@ def _condition(st, i, t):
                 and st.cur_start >= st.anesthetic_t)
     if i == BZD_UNDERDOSED:
         return st.bzd_underdosed and st.active and not st.closed
+    if i == STORAGE_FULL:
+        return st.storage_full
+    if i == SETTINGS_DEFAULTS:
+        return st.settings_lost
     return st.clock_unset  # CLOCK_UNSET
 
 

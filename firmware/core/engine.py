@@ -2,7 +2,7 @@
 
     eng = boot(hal.ticks_ms, hal.rtc_s, stored_events, rules, assess, sink)
                             # power-up: replay the log, start the clock, log power_up
-    eng = Engine(rules=None, assess=None, sink=None, clock=None)
+    eng = Engine(rules=None, assess=None, sink=None, clock=None, store=None)
     eng.load(events)        # replay a stored log; a bad record is quarantined
     eng.power_up()          # log a power_up event (needs a clock)
     eng.sync_clock(source)  # read the RTC into the wall label; log a correction
@@ -34,8 +34,16 @@ Guarantees
   log_invalid flag) and otherwise ignores -- and replay goes on after it.
 - Events must come in time order: an event earlier than the engine's time
   (the last tick or event) is refused.  Stamp events with `eng.now()`.
+- `store(event)` writes an event to flash; it is called BEFORE the event is
+  applied (write first, then apply): an event counts only once it is stored.
+  A store error leaves the log and the state as they were and is raised to
+  the caller; one whose `code` is "FULL" (eventlog.StorageFull) also sets
+  `store_full` (state.storage_full, the storage_full alarm) until a later
+  write succeeds.  While the store is full the engine does not try to write
+  its alarm records (the alarms themselves are derived, and sound), and a
+  boot whose power_up record does not fit still comes up.
 - `sink(event)` is called for every appended event, including the alarm
-  records the engine writes itself; persistence hooks in here.
+  records the engine writes itself, once it is applied (protocol event lines).
 - The engine tells its caller the next deadline (a stage threshold, a due
   time, a phase boundary, the end of an audio pause): an emulator can jump its
   virtual clock straight there; nothing changes in between.
@@ -49,16 +57,15 @@ from . import episode as _episode
 from . import events as _events
 from . import alarms as _alarms
 from . import clock as _clock
-from . import canon as _canon
 from . import heap as _heap
-
-RECORD_SHOWN = 300  # bytes of a quarantined record kept whole in memory (the rest stays on flash)
 
 
 class Engine:
-    def __init__(self, rules=None, assess=None, sink=None, clock=None):
+    def __init__(self, rules=None, assess=None, sink=None, clock=None, store=None):
         self.assess = assess
         self.sink = sink
+        self.store = store
+        self.store_full = False
         self.clock = clock
         self.events = []
         self.state = _episode.State(rules)
@@ -97,13 +104,22 @@ class Engine:
         if t < self.state.t:
             raise ValueError("%s event at t=%d: earlier than the engine time %d (events must be in time order)"
                              % (ev["type"], t, self.state.t))
+        before = None
         if ev["type"] == "void":
             from . import voids  # a mark refolds the log without the entry it marks
 
+            before = self.state
             voids.refold(self, ev)
             _heap.forget("voids")
         self.tick(t)
-        self._commit(ev, True)
+        try:
+            self._commit(ev, True)
+        except Exception:
+            if before is not None:  # the mark is not on flash: the fold without it stands
+                before.storage_full = self.store_full
+                self.state = before
+                self.reevaluate()
+            raise
         self._sync_alarms(t)
         self.next_deadline = self.state.next_deadline
         return ev
@@ -111,39 +127,69 @@ class Engine:
     def _commit(self, ev, to_sink):
         st = self.state
         t_before = st.t
+        stored = to_sink and self.store is not None
+        if stored:
+            _episode.check(st, ev)  # refused: nothing written
+            self._write(ev)  # not written: nothing applied
         try:
             _episode.apply(st, ev, self.assess)
-        except ValueError:
-            # apply() checks before it changes anything but the time.  A
-            # failing assess hook is undone in episode._effect.
-            raise
-        except Exception:
-            # Anything else is a bug in the fold: rebuild from the untouched log.
-            self._rebuild(t_before)
+        except Exception as e:
+            if stored:
+                # on flash, yet refused by the fold (a failing assess hook): shown as replay shows it
+                self._quarantine(ev, e, t_before)
+            elif not isinstance(e, ValueError):
+                # apply() checks before it changes anything but the time; anything
+                # else is a bug in the fold: rebuild from the untouched log
+                self._rebuild(t_before)
             raise
         self.events.append(ev)
         if to_sink and self.sink is not None:
             self.sink(ev)
 
+    def _write(self, ev):
+        try:
+            self.store(ev)
+        except Exception as e:
+            if getattr(e, "code", None) == "FULL":
+                self._set_full(True)
+            raise
+        if self.store_full:
+            self._set_full(False)
+
+    def _set_full(self, full):
+        self.store_full = full
+        self.state.storage_full = full
+        self.reevaluate()
+
+    def reevaluate(self):
+        """Re-derive the state now, after a flag set outside the log."""
+        st = self.state
+        if st.t >= 0:
+            _episode.evaluate(st, st.t)
+            self.next_deadline = st.next_deadline
+
+    def silence(self, ev):
+        """An alarm ack or pause applied in memory only, for when the store is
+        full: the audio follows the staff, the record cannot (the caller says so)."""
+        self.tick(ev["t"])
+        st = self.state
+        _episode.check(st, ev)
+        _alarms.apply_event(st, ev)
+        _episode.evaluate(st, st.t)
+        self.next_deadline = st.next_deadline
+
     def _quarantine(self, ev, e, t0):
         if self.state.t != t0:
             self._rebuild(t0)  # refusing it must not move the episode time to its t
-        rec = ev
-        if type(ev) is dict and ev.get("type") == "invalid" and "t" not in ev:
-            rec = ev.get("record")
-        try:
-            enc = _canon.encode(rec, "record")
-        except Exception:
-            enc = b"?"
-        if len(enc) > RECORD_SHOWN:  # a LOG reply is one line: show its start, as text
-            rec = "".join([chr(b) if 32 <= b < 127 else "?" for b in enc[:RECORD_SHOWN // 2]]) + "..."
-        q = {"type": "invalid", "t": t0 if t0 > 0 else 0, "reason": str(e)[:_events.NOTE_MAX], "record": rec}
-        self._commit(q, False)
+        from . import record  # lazy: only a log with a bad record needs it
+
+        self._commit(record.entry(ev, e, t0), False)
 
     def _rebuild(self, t):
         st = _episode.State(self.rules)
         st.voided = self.state.voided
         st.void_at = self.state.void_at
+        st.storage_full = self.state.storage_full  # not from the log
         for ev in self.events:
             _episode.apply(st, ev, self.assess)
         _episode.advance(st, t)
@@ -155,9 +201,13 @@ class Engine:
         st = self.state
         i = 0
         while i < _alarms.N_ALARMS:
-            if st.al_active[i] != st.al_logged[i]:
+            if st.al_active[i] != st.al_logged[i] and not self.store_full:
                 action = "raise" if st.al_active[i] else "clear"
-                self._commit(_events.alarm(t, action, _alarms.NAMES[i]), True)
+                try:
+                    self._commit(_events.alarm(t, action, _alarms.NAMES[i]), True)
+                except Exception:
+                    if not self.store_full:
+                        raise  # a full flash is alarmed; anything else is the caller's
             i += 1
 
     # -- time
@@ -211,7 +261,7 @@ class Engine:
         return _episode.snapshot(self.state, now)
 
 
-def boot(ticks_ms, rtc_s, stored=(), rules=None, assess=None, sink=None):
+def boot(ticks_ms, rtc_s, stored=(), rules=None, assess=None, sink=None, store=None):
     """Power-up: replay the stored log, start the clock, log `power_up`.
 
     `ticks_ms` / `rtc_s` are the HAL's (rtc_s returns Unix seconds or None).
@@ -219,8 +269,10 @@ def boot(ticks_ms, rtc_s, stored=(), rules=None, assess=None, sink=None):
     measured (the one clock that ran while the power was off), so the log
     stays in order even with no RTC (then the time powered off is lost and
     `clock_unset` is flagged; see clock.py) or with an RTC that is behind the
-    log (no gap; the wall labels are corrected instead)."""
-    eng = Engine(rules, assess, sink)
+    log (no gap; the wall labels are corrected instead).  A full store does
+    not stop it: the unit comes up without the power_up record (an unset
+    clock then shows from the clock itself, not from the log)."""
+    eng = Engine(rules, assess, sink, None, store)
     eng.load(stored)
     st = eng.state
     if eng.events:
@@ -229,5 +281,9 @@ def boot(ticks_ms, rtc_s, stored=(), rules=None, assess=None, sink=None):
         eng.clock = _clock.Clock(ticks_ms, rtc_s, start, st.wall_offset, label)
     else:
         eng.clock = _clock.Clock(ticks_ms, rtc_s)
-    eng.power_up()
+    try:
+        eng.power_up()
+    except Exception:
+        if not eng.store_full:
+            raise
     return eng

@@ -62,7 +62,7 @@ SUB_WEAN_RECURRENCE = 5
 # Flag bits for compact timelines (bit i = FLAG_NAMES[i]).
 FLAG_NAMES = ("t2_exceeded", "bzd_underdosed", "weaning_recurrence_lt_24h", "norse", "fires",
               "prolonged_rse", "prolonged_srse", "clock_unset", "first_line_phenobarbital",
-              "log_invalid", "anesthetic_before_second_line", "power_gap")
+              "log_invalid", "anesthetic_before_second_line", "power_gap", "settings_defaults")
 
 
 class State:
@@ -115,6 +115,8 @@ class State:
         # their marks, from the whole log (prepare()): the fold skips them.
         self.voided = []
         self.void_at = []
+        self.settings_lost = False  # both settings copies unreadable at start-up: defaults in use
+        self.storage_full = False  # set by the engine while the flash refuses records (not from the log)
         self.bzd_underdosed = False
         # Treatment
         self.weight_g = 0
@@ -442,6 +444,7 @@ def _effect(st, ev, assess):
     elif kind == "power_up":
         _clock_label(st, ev.get("delta", 0), not st.clock_unset)
         st.clock_unset = not ev["rtc"]
+        st.settings_lost = False  # each start-up says again if its settings were unreadable
         if "gap" in ev and st.started and not st.closed:
             st.gap_n += 1
             g = ev["gap"]
@@ -450,8 +453,14 @@ def _effect(st, ev, assess):
         # Setting a clock that was not set labels; it corrects nothing shown.
         _clock_label(st, ev["delta"], not st.clock_unset)
         st.clock_unset = False
-    elif kind == "maint" and ev["action"] == "clock":
-        st.clock_unset = False  # set over the serial link (maintenance): timers are trustworthy again
+    elif kind == "maint":
+        action = ev["action"]
+        if action == "clock":
+            st.clock_unset = False  # set over the serial link (maintenance): timers are trustworthy again
+        elif action == "settings_damaged":
+            st.settings_lost = True
+        elif action == "settings":
+            st.settings_lost = False  # maintenance saved settings: a good copy is on flash again
     elif kind == "end":
         st.closed = True
         st.active = False
@@ -494,6 +503,16 @@ def _recorded_only(st, ev):
         return True
     return (kind == "alarm" and ev["action"] == "ack" and st.void_at and i < st.void_at[-1]
             and not st.al_active[_alarms.index(ev["cond"])])
+
+
+def check(st, ev):
+    """apply()'s checks alone, changing nothing (the state must already be at
+    the event's time): the engine runs them before it writes an event."""
+    _events.validate(ev)
+    if ev["t"] < st.t:
+        _fail(ev, "earlier than the episode time %d (events must be in time order)" % st.t)
+    if not _recorded_only(st, ev):
+        _check(st, ev)
 
 
 def apply(st, ev, assess=None):
@@ -567,6 +586,8 @@ def flags_mask(st):
         m |= 1024
     if st.gap_n:
         m |= 2048
+    if st.settings_lost:
+        m |= 4096
     return m
 
 

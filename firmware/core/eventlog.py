@@ -97,6 +97,25 @@ def decode_payload(payload):
 
 # ----------------------------------------------------------------- the log --
 
+FULL = "FULL"  # the link's error code for it (docs/protocol.md)
+ENOSPC = 28
+
+
+class StorageFull(OSError):
+    """The flash has no room for the record: nothing was written (an OSError
+    ENOSPC with the link's error code and a message for people)."""
+
+    code = FULL
+
+    def __init__(self, message="storage full: the record cannot be written, nothing was logged"):
+        OSError.__init__(self, ENOSPC, message)
+        self.message = message
+
+
+def _is_full(e):
+    return isinstance(e, OSError) and len(e.args) > 0 and e.args[0] == ENOSPC
+
+
 class EventLog:
     """The append-only event log in one flash file.
 
@@ -122,7 +141,8 @@ class EventLog:
         self.failures = 0
         self.cleared_at = 0  # seq of the last clear() (0: never)
         self.seq_gaps = 0  # records whose seq does not follow the one before (kept)
-        self._last_scan = (0, 0, [])
+        self.tail_left = 0  # bytes of a torn tail a full flash left uncut
+        self._last_scan = (0, 0, [])  # type: tuple
 
     # -------------------------------------------------------------- reading
     def _read_record(self, f, pos, size):
@@ -228,15 +248,24 @@ class EventLog:
         only if the flash itself fails."""
         if self.hal.fs_size(self.tmp_name) >= 0:
             self.hal.fs_remove(self.tmp_name)  # left by an interrupted recovery or clear()
-        events = []
+        events = []  # type: list
         # highest seq, cleared_at, records seen, last seq (file order), gaps
         state = [0, 0, 0, 0, 0]
         self._walk(events, state, 0)
         good_end, size, skipped = self._last_scan
         cut = size - good_end
+        self.tail_left = 0
         if cut > 0:
-            self._cut(good_end)
-            self.cuts += 1
+            try:
+                self._cut(good_end)
+                self.cuts += 1
+            except OSError as e:
+                if not _is_full(e):
+                    raise
+                # no room for the copy: the records replay, the torn tail stays,
+                # and nothing is appended after it until a cut succeeds
+                self.hal.fs_remove(self.tmp_name)
+                self.tail_left = cut
         self.cut_bytes = cut
         self.skipped = skipped
         self.recovered = cut > 0 or len(skipped) > 0
@@ -284,9 +313,22 @@ class EventLog:
     def append_many(self, evs):
         """Store several events with one write; returns their seqs.
 
-        Encoding errors (ValueError) are raised before anything is written."""
-        if not self._loaded:
+        Encoding errors (ValueError) are raised before anything is written.
+        A full flash raises StorageFull (nothing of these events is stored)."""
+        try:
+            return self._append(evs)
+        except StorageFull:
+            raise
+        except OSError as e:
+            if _is_full(e):
+                raise StorageFull()
+            raise
+
+    def _append(self, evs):
+        if not self._loaded or self.tail_left:
             self.load()
+            if self.tail_left:
+                raise StorageFull("storage full: a torn record cannot be cut, nothing was logged")
         seq = self.next_seq
         parts = []
         seqs = []

@@ -61,8 +61,12 @@ Types and their fields (besides type, t):
              NOTE_MAX characters).  The security record of the serial link
              (protocol.py, auth.py): every login attempt, lock-out, logout
              and maintenance change (clock set, drug library installed or
-             refused, settings, REPL unlocked).  Recorded only: it never
-             changes the episode state.
+             refused, settings, REPL unlocked), and settings_damaged: at
+             start-up both settings copies were unreadable, so the unit runs
+             on its defaults (written by the unit after power_up).  Recorded only: it never
+             changes the episode state, except for the unit's own flags:
+             clock (clock_unset off), settings_damaged (settings_defaults on,
+             until the next power_up or a settings change).
   invalid    reason (str); optional record (the stored record as it was).
              Never logged: the engine puts it in place of a stored record
              that failed validation at replay (quarantine, engine.py).  It
@@ -88,7 +92,7 @@ WEAN_ACTIONS = ("start", "stop")
 ALARM_ACTIONS = ("raise", "clear", "ack", "pause")
 NOTE_MAX = 200
 MAINT_ACTIONS = ("login", "login_fail", "locked", "logout", "clock", "druglib", "druglib_refused",
-                 "settings", "clear_log", "repl")
+                 "settings", "clear_log", "repl", "settings_damaged")
 NAME_MAX = 32
 REQ_MAX = 50  # "req": "<request id>:<32 hex digits>", the link request that logged the event
 WEIGHT_MIN_G = 300  # smallest preterm neonate; anything below is an entry error

@@ -11,9 +11,11 @@
 #   deadline   a stage/phase/alarm deadline has passed without being
 #              processed (the engine is stuck)
 #   alarms     the alarm set differs from what the alarm log says
-#              (IEC 60601-1-8 clause 6.12 record not written)
-#   log        an event is in RAM but its append to flash failed (RAM and
-#              the record disagree: the record wins after the reset)
+#              (IEC 60601-1-8 clause 6.12 record not written) -- except while
+#              the flash is full: then the records cannot be written, a reset
+#              would not help, and the storage_full alarm says so
+# An event whose write to flash failed is never in RAM (the engine writes
+# first, then applies), so a failed write needs no reset.
 #   memory     free heap below the floor even after a collection
 # Cheap and allocation-free in the steady state (one call per loop step).
 try:
@@ -65,16 +67,10 @@ def check(unit, last_now=-1, min_free=MIN_FREE_BYTES, require_log=True, log_fail
     act = st.al_active
     logged = st.al_logged
     i = 0
-    while i < len(act):
+    while i < len(act) and not eng.store_full:
         if act[i] != logged[i]:
             return "alarms: the alarm log disagrees with the active alarms"
         i += 1
-    if require_log:
-        # EventLog.failures counts appends that raised: that event is in RAM
-        # (the engine applied it) but not on flash.
-        store = unit.store
-        if store is not None and getattr(store, "failures", 0) > log_failures_ok:
-            return "log: an event in RAM was not stored on flash"
     # the heap watch's last sample (after a collection): gc.mem_free() itself
     # walks the whole allocation table, too slow for every loop step
     heap = getattr(unit, "heap", None)
@@ -94,10 +90,13 @@ def warnings(unit):
         out.append("event log damaged: %d region(s) skipped" % len(store.skipped))
     if store is not None and getattr(store, "cut_bytes", None):
         out.append("event log: torn tail of %d bytes cut at start-up" % store.cut_bytes)
+    if unit.engine.store_full:
+        out.append("storage full: actions are refused, nothing new is logged")
     if unit.engine.state.n_invalid:
         out.append("event log: %d invalid record(s) kept, not replayed" % unit.engine.state.n_invalid)
-    if store is not None and getattr(store, "seq_gaps", 0):
-        out.append("event log: %d sequence gap(s)" % store.seq_gaps)
+    gaps = getattr(store, "seq_gaps", None) if store is not None else None
+    if gaps:
+        out.append("event log: %d sequence gap(s)" % gaps)
     lib = getattr(unit, "library", None)
     if lib is not None and not lib.verified:
         out.append("drug library not verified: dose checks refused")

@@ -41,7 +41,8 @@ INITIAL_ALTERNATIVES = ("phenobarbital",)
 # rules_table.ALARMS has each condition's priority, kind and source.
 PRIORITIES = ("high", "medium", "low")
 ALARM_NAMES = ("first_line_overdue", "second_line_overdue", "third_line_overdue", "t2_exceeded",
-               "stage_escalation", "breakthrough", "bzd_underdosed", "weaning_recurrence_lt_24h", "clock_unset")
+               "stage_escalation", "breakthrough", "bzd_underdosed", "weaning_recurrence_lt_24h", "clock_unset",
+               "storage_full", "settings_defaults")
 
 
 def _check_choice(choices, key, value):

@@ -88,4 +88,6 @@ ALARMS = (
     ("bzd_underdosed", 2, "state", "ESETT gate not met while seizing (clinical.md 12) [D]"),
     ("weaning_recurrence_lt_24h", 2, "latched", "recurrence on weaning < 24 h: check local definition (clinical.md 15.9) [D]"),
     ("clock_unset", 2, "state", "no RTC: timers exclude time powered off [D]"),
+    ("storage_full", 1, "state", "flash full: actions are refused, the record cannot grow (technical alarm) [D]"),
+    ("settings_defaults", 2, "state", "both settings copies unreadable: defaults in use (technical alarm) [D]"),
 )

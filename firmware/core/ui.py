@@ -15,6 +15,7 @@
 # HOME lives here; the other pages are in ui_pages.py, imported when the
 # nurse leaves home and let go when the panel is back (the board's heap).
 from . import alarms as _alarms
+from .eventlog import StorageFull
 from . import episode as _episode
 from . import hal as _hal
 from . import heap as _heap
@@ -165,16 +166,17 @@ class Ui:
     def button(self, name):
         self.message = ""
         self._rendered_t = -1
-        if name == "alarm":
-            self._alarm_key()
-            return
         try:
-            if self.page == HOME:
+            if name == "alarm":
+                self._alarm_key()
+            elif self.page == HOME:
                 self._on_home(name)
             else:
                 self.pages().ON[self.page](self, name)
         except ValueError as e:
             self.message = str(e)
+        except StorageFull:
+            self.message = "FULL: NOT LOGGED"
 
     def _alarm_key(self):
         t = self.unit.now()
@@ -322,7 +324,9 @@ class Ui:
 
     def _status_row(self, s, row):
         eeg = self.unit.eeg
-        if self.unit.engine.clock.clock_unset:
+        if self.unit.engine.store_full:
+            s.set(row, "STORAGE FULL")
+        elif self.unit.engine.clock.clock_unset:
             s.set(row, "CLOCK NOT SET")
         elif self.unit.library_refused:
             s.set(row, "LIB REFUSED")

@@ -20,6 +20,7 @@ from . import alarms as _alarms
 from . import clock as _clock
 from . import druglib as _druglib
 from . import engine as _engine
+from .eventlog import StorageFull
 from . import events as _events
 from . import hal as _hal
 from . import health as _health
@@ -66,8 +67,13 @@ class Unit:
         self._events_seen = -1  # events in the log at the end of the last step
         self._checker = None  # the dose checker module while it is loaded
         self._checker_t = 0
+        lost = None  # why the stored settings could not be used, if they could not
         try:
-            stored_cfg = self._settings().load()  # maintenance changes survive a reboot ...
+            st_store = self._settings()
+            stored_cfg = st_store.load()  # maintenance changes survive a reboot ...
+            if st_store.damaged and st_store.source == "defaults":
+                lost = "settings copies %s unreadable: defaults in use" % "+".join(st_store.damaged)
+            st_store = None
         except (OSError, NotImplementedError):  # a unit without storage runs on its defaults
             stored_cfg = {}
         _heap.forget("settings")
@@ -86,6 +92,12 @@ class Unit:
         self.weight_g = None
         stored = store.load() if store is not None else []
         self.engine = self._boot(stored, rules)
+        if lost is not None:  # never silently: flagged, alarmed and in the log
+            try:
+                self.engine.append(_events.maint(self.engine.now(), "settings_damaged", lost))
+            except StorageFull:  # no room to log it: the flag and the alarm still show
+                self.engine.state.settings_lost = True
+                self.engine.reevaluate()
         self._synced_t = self.engine.now()
         # A board whose RTC runs off the same crystal as its tick counter (the
         # Pico) cannot drift from it, and reading its RTC allocates (the Unix
@@ -112,7 +124,9 @@ class Unit:
         CRC was fine, so it was written that way) never stops the unit or hides what
         follows it: the engine quarantines it (shown as invalid, flagged, kept on flash)."""
         hal = self.hal
-        return _engine.boot(hal.ticks_ms, hal.rtc_s, stored, rules, self._assess, self._sink)
+        eng = _engine.boot(hal.ticks_ms, hal.rtc_s, stored, rules, self._assess, self._sink, self._store)
+        _heap.forget("record")  # loaded only if a record was quarantined
+        return eng
 
     # ------------------------------------------------------------ plumbing
     def _settings(self):
@@ -139,9 +153,12 @@ class Unit:
     def _assess(self, dose_event, weight_g):
         return self.checker().assess(dose_event, weight_g, self.library)
 
-    def _sink(self, ev):
+    def _store(self, ev):
+        # write first, then apply (engine.py): raises eventlog.StorageFull on a full flash
         if self.store is not None:
             self.store.append(ev)
+
+    def _sink(self, ev):
         for fn in self.listeners:
             fn(ev)
 
@@ -292,8 +309,14 @@ class Unit:
         if not names:
             raise ValueError("no active alarm to acknowledge")
         out = []
+        full = None
         for n in names:
-            out.append(self._log(_events.alarm(t, "ack", n)))
+            try:
+                out.append(self._signal(_events.alarm(t, "ack", n)))
+            except StorageFull as e:
+                full = e
+        if full is not None:
+            raise full
         return out
 
     def void(self, seq, reason):
@@ -311,7 +334,16 @@ class Unit:
         return ev
 
     def pause_audio(self):
-        return self._log(_events.alarm(self.now(), "pause"))
+        return self._signal(_events.alarm(self.now(), "pause"))
+
+    def _signal(self, ev):
+        """An alarm ack or pause.  With the flash full it cannot be logged: the audio
+        still follows the staff (in memory only), and the error says it was not logged."""
+        try:
+            return self._log(ev)
+        except StorageFull:
+            self.engine.silence(ev)
+            raise StorageFull("storage full: alarm audio silenced but NOT logged")
 
     def note(self, text):
         return self._log(_events.note(self.now(), text))
@@ -345,7 +377,7 @@ class Unit:
         self.weight_g = None
         self.age_months = None
         self.engine = _engine.boot(self.hal.ticks_ms, self.hal.rtc_s, [], self.engine.rules, self._assess,
-                                   self._sink)
+                                   self._sink, self._store)
         self.engine.append(_events.maint(self.engine.now(), "clear_log", "new log: %d records cleared" % n))
 
     def refuse_installed(self, reason):
@@ -366,6 +398,8 @@ class Unit:
             s["unix"] = _clock.statim_to_unix(self.engine.clock.wall())  # the wall label of t
         s["eeg"] = dict(self.eeg)
         s["events"] = len(self.engine.events)
+        s["storage_full"] = 1 if self.engine.store_full else 0
+        s["settings_defaults"] = 1 if self.state.settings_lost else 0
         s["log_invalid"] = self.state.n_invalid
         gaps = getattr(self.store, "seq_gaps", 0)
         s["log_seq_gaps"] = gaps

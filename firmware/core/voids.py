@@ -76,6 +76,7 @@ def refold(eng, ev):
     st = _episode.State(eng.rules)
     st.voided = old.voided + [ev["ref"]]
     st.void_at = old.void_at + [n]
+    st.storage_full = old.storage_full  # not from the log
     i = 0
     for e in eng.events:
         try:

@@ -50,10 +50,11 @@ def plan(board="rp2_pico"):
         name = os.path.basename(src)[:-3]
         items.append((src, "/core/%s.mpy" % name, True))
     items.append((os.path.join(FIRMWARE, "core", "druglib.json"), "/core/druglib.lib", LIBRARY))
-    bdir = os.path.join(FIRMWARE, "boards", board)
-    if not os.path.isdir(bdir):
-        raise DeployError("no board %r in firmware/boards (have: %s)" % (
-            board, ", ".join(sorted(os.listdir(os.path.join(FIRMWARE, "boards"))))))
+    boards = os.path.join(FIRMWARE, "boards")
+    have = sorted(n for n in os.listdir(boards) if os.path.isdir(os.path.join(boards, n)) and not n.startswith("."))
+    if board not in have:  # a name from firmware/boards, never a path
+        raise DeployError("no board %r in firmware/boards (have: %s)" % (board, ", ".join(have)))
+    bdir = os.path.join(boards, board)
     for src in sorted(glob.glob(os.path.join(bdir, "*.py"))):
         name = os.path.basename(src)
         if name == "main.py":
@@ -127,10 +128,12 @@ def unlock(port, key, timeout):
         c.close()
 
 
-def _transport(port):
+def _transport(port, timeout):
+    # a read timeout on the port itself: mpremote reads a pty (the emulator) byte by byte with
+    # the port's timeout, and would wait for ever on a silent one
     from mpremote.transport_serial import SerialTransport
 
-    return SerialTransport(port, baudrate=115200)
+    return SerialTransport(port, baudrate=115200, timeout=timeout)
 
 
 def device_arch(t):
@@ -173,10 +176,13 @@ def deploy(port, key=None, board="rp2_pico", arch="auto", force=False, reset=Tru
     items = plan(board)
     unlocked = unlock(port, key, timeout)
     log("unit %s" % ("unlocked through a maintenance session" if unlocked else "at its MicroPython REPL"))
-    t = _transport(port)
+    t = _transport(port, timeout)
     result = {"copied": [], "skipped": [], "arch": None}
     try:
-        t.enter_raw_repl(soft_reset=False)
+        try:
+            t.enter_raw_repl(soft_reset=False, timeout_overall=max(5 * timeout, 1.0))
+        except Exception as e:
+            raise DeployError("no MicroPython REPL answered on %s within %.1f s (%s)" % (port, max(5 * timeout, 1.0), e))
         if arch == "auto":
             arch = device_arch(t)
         result["arch"] = arch

@@ -95,7 +95,10 @@ def push(args):
 def run(args):
     if args.action == "push":
         return push(args)
-    path = args.path or druglib.default_path()
+    if len(args.targets) > 1 or (args.targets and args.path and args.targets[0] != args.path):
+        print("usage: statim druglib %s [FILE] (one file, or --path FILE)" % args.action, file=sys.stderr)
+        return 2
+    path = (args.targets[0] if args.targets else None) or args.path or druglib.default_path()
     if args.action == "seal":
         doc = _read(path)
         text = seal_text(doc)
@@ -148,7 +151,8 @@ def run(args):
 def register(sub):
     p = sub.add_parser("druglib", help="verify, hash, seal, list, compact (device form) or push (to a unit) the drug library")
     p.add_argument("action", choices=["verify", "hash", "seal", "list", "compact", "push"])
-    p.add_argument("targets", nargs="*", metavar="PORT FILE", help="push only: the unit's port and the library file")
+    p.add_argument("targets", nargs="*", metavar="PORT FILE",
+                   help="the library file (default: firmware/core/druglib.json); push: the unit's port and the file")
     p.add_argument("--path", help="library file (default: firmware/core/druglib.json)")
     p.add_argument("--json", action="store_true", help="print as JSON")
     p.add_argument("-o", "--output", help="compact: where to write the device form (default: FILE with .lib)")
