@@ -17,7 +17,8 @@ skips to the next timer alarm (idle cycles).  How each figure is measured:
   unit's own `loop_ms` (ticks_ms, 1 ms resolution) read over the link.
 - idle_alloc: what the unit reports (gc.mem_alloc() over a window of 100 consecutive idle steps, read
   when the window opens on a freshly collected heap and when it closes), after
-  more than 100 s emulated at READY and again at the end of the episode without EEG (with EEG flowing
+  170 s emulated at READY (the first window after the crash counter is cleared at 60 s: that flash
+  write closes the window it falls in) and again at the end of the episode without EEG (with EEG flowing
   no step is idle: every one reads samples).
 - EEG CPU: busy / all cycles over a window at READY with the emulated ADS1299 streaming (250 SPS,
   channel 1: 10 Hz alpha-like 50 uV, through the driver's DRDY IRQ and the detector), minus the same
@@ -184,7 +185,7 @@ def measure(img, quick, tmp):
         fig["ready_load"] = busy / total
         fig["ready_loop_ms"] = _loop_ms_samples(b, 3 if quick else 8, 1500)
         b.set_pace(0)
-        b.run_for(105000)  # > 100 idle steps at about 1 per second
+        b.run_for(170000)  # the crash counter cleared at 60 s (a busy step), then > 100 idle steps at 1 a second
         fig["ready_report"] = _unit_report(b)
         fig["episode_log"] = []
         t0 = _episode(b, plan[:1], fig["episode_log"])  # onset, weight: then the timer runs

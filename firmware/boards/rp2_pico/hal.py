@@ -47,8 +47,7 @@ _WIDTH = const(128)
 _HALF = const(64)
 _HEIGHT = const(64)
 _ALL_PAGES = const(0xFF)
-_SET_COL_ADDR = const(0x21)  # SSD1306 commands (as in the ssd1306 driver)
-_SET_PAGE_ADDR = const(0x22)
+_ADDR = const(0x3C)  # the SSD1306's I2C address (the driver's default)
 _BIG_CHARS = "0123456789:h-kg"  # what a 2x row shows: the timer ("12:34", "1h05", "--:--") and a weight
 
 # IEC 60601-1-8 style burst patterns in 50 ms slots (1 = tone on).
@@ -98,8 +97,15 @@ class PicoHal(_hal.Hal):
             g = framebuf.FrameBuffer(bytearray(32), 16, 16, framebuf.MONO_VLSB)
             self._scale2x(g, ch, 0, 0)
             self._glyphs2x[ch] = g
+        self._i2c = None  # machine.I2C of the panel
+        self._buf = bytearray(0)  # the driver's frame buffer: page p, column c at p * 128 + c
         self._pages = ()  # type: tuple
         self._halves = ()  # type: tuple
+        # the SSD1306's address windows, each command byte after a Co=1 control byte (one
+        # transaction per window, the bytes of one write_cmd per command): mutated, never rebuilt
+        self._colwin = bytearray(b"\x80\x21\x80\x00\x80\x7f")
+        self._pagewin = bytearray(b"\x80\x22\x80\x00\x80\x07")
+        self._px0 = bytearray(b"\xc0\x00")  # Co=1, D/C#=1: one data byte (page 0, column 0)
         self._left = 0  # bit per page redrawn left of column _HALF (the whole page is sent)
         # the parts each row was last drawn with, and its big/inverted look: a row whose first
         # parts are unchanged is redrawn from its first changed part on (a timer tick: a digit)
@@ -110,11 +116,18 @@ class PicoHal(_hal.Hal):
 
             i2c = I2C(0, scl=Pin(PIN_SCL), sda=Pin(PIN_SDA), freq=400000)
             self._display = ssd1306.SSD1306_I2C(_WIDTH, _HEIGHT, i2c)
-            # one view per 8-pixel page of the driver's buffer: resending a page allocates nothing
-            mv = memoryview(self._display.buffer)
-            self._pages = tuple(mv[p * _WIDTH:(p + 1) * _WIDTH] for p in range(_HEIGHT // 8))
-            # and of each page's right half: a timer's seconds and a countdown's end sit there
-            self._halves = tuple(mv[p * _WIDTH + _HALF:(p + 1) * _WIDTH] for p in range(_HEIGHT // 8))
+            self._i2c = i2c
+            self._buf = self._display.buffer
+            # Pixels go out with i2c.writeto from views of the frame buffer made once here, each
+            # starting one byte early: that byte is set to the data control byte (0x40) for the
+            # transfer and put back after it.  (The driver's write_data uses writevto, which
+            # allocates and frees a joined copy on every call: ~2.5 ms per send on a fragmented
+            # heap, where the allocator searches for the free run, and never under heap_lock.)
+            mv = memoryview(self._buf)
+            # page p from column 0 (page 0: from column 1, column 0 goes first on its own)
+            self._pages = tuple(mv[(p * _WIDTH - 1 if p else 0):(p + 1) * _WIDTH] for p in range(_HEIGHT // 8))
+            # and each page's right half: a timer's seconds and a countdown's end sit there
+            self._halves = tuple(mv[p * _WIDTH + _HALF - 1:(p + 1) * _WIDTH] for p in range(_HEIGHT // 8))
         except (ImportError, OSError):
             self._display = None  # no driver or no panel: run headless (the link still works)
         self._screen_version = -1
@@ -280,24 +293,25 @@ class PicoHal(_hal.Hal):
     def _send(self, d, dirty):
         """Send the pages in `dirty` to the SSD1306: one address window per run of
         consecutive pages, then each page from its preallocated view (only the right
-        half of a page drawn there alone)."""
+        half of a page drawn there alone).  Allocation-free."""
         left = self._left
         self._left = 0
-        if dirty == _ALL_PAGES:
-            d.show()
+        i2c = self._i2c
+        if i2c is None:
             return
-        if not dirty & left:  # every change right of the middle: half the bytes
-            d.write_cmd(_SET_COL_ADDR)
-            d.write_cmd(_HALF)
-            d.write_cmd(_WIDTH - 1)
+        if dirty != _ALL_PAGES and not dirty & left:  # every change right of the middle: half the bytes
+            cw = self._colwin
+            cw[3] = _HALF
+            i2c.writeto(_ADDR, cw)
             halves = self._halves
+            pw = self._pagewin
             p = 0
             while p < 8:
                 if dirty & (1 << p):
-                    d.write_cmd(_SET_PAGE_ADDR)
-                    d.write_cmd(p)
-                    d.write_cmd(p)
-                    d.write_data(halves[p])
+                    pw[3] = p
+                    pw[5] = p
+                    i2c.writeto(_ADDR, pw)
+                    self._data(i2c, halves[p], p * _WIDTH + _HALF - 1)
                 p += 1
             return
         pages = self._pages
@@ -309,15 +323,30 @@ class PicoHal(_hal.Hal):
             q = p
             while q + 1 < 8 and dirty & (1 << (q + 1)):
                 q += 1
-            d.write_cmd(_SET_COL_ADDR)
-            d.write_cmd(0)
-            d.write_cmd(_WIDTH - 1)
-            d.write_cmd(_SET_PAGE_ADDR)
-            d.write_cmd(p)
-            d.write_cmd(q)
+            cw = self._colwin
+            cw[3] = 0
+            i2c.writeto(_ADDR, cw)
+            pw = self._pagewin
+            pw[3] = p
+            pw[5] = q
+            i2c.writeto(_ADDR, pw)
             while p <= q:  # horizontal addressing: the panel's pointer runs on into the next page
-                d.write_data(pages[p])
+                if p == 0:
+                    px = self._px0
+                    px[1] = self._buf[0]
+                    i2c.writeto(_ADDR, px)  # column 0 alone: no byte before it to lend
+                self._data(i2c, pages[p], p * _WIDTH - 1 if p else 0)
                 p += 1
+
+    def _data(self, i2c, view, k):
+        """One data transfer: view starts at buffer byte k, which is lent for the control byte."""
+        buf = self._buf
+        v = buf[k]
+        buf[k] = 0x40  # Co=0, D/C#=1: the rest of the transfer is pixels
+        try:
+            i2c.writeto(_ADDR, view)
+        finally:
+            buf[k] = v
 
     def _scale2x(self, d, ch, x0, y):
         # ch at twice the size, pixel by pixel (2x glyphs at init; any other character)

@@ -123,6 +123,7 @@ def bedside(hal, u, gate, starts):
             if starts and u.now() >= healthy_at:
                 starts = 0
                 write_crashes(hal, 0, "")
+                u.heap.step_done(False)  # a flash write is work, not an idle step: it closes the idle window
     finally:
         micropython.kbd_intr(3)
 
