@@ -311,3 +311,41 @@ def client_from_args(args, on_event=None):
         def trace(direction, line):
             print("%s %s" % (direction, line), file=sys.stderr)
     return open_link(args.port, timeout=args.timeout, retries=args.retries, on_event=on_event, trace=trace)
+
+
+class _Chain:
+    """Commands chained with `+` share one connection per port."""
+
+    def __init__(self):
+        self.clients = {}
+        self.last_port = None
+
+    def close(self):
+        for c in self.clients.values():
+            try:
+                c.ser.close()
+            except Exception:
+                pass
+        self.clients.clear()
+
+
+_chain = None
+
+
+class chain:
+    """`with chain(True):` -- client_from_args reuses one connection per port until the end."""
+
+    def __init__(self, on):
+        self.on = on
+
+    def __enter__(self):
+        global _chain
+        if self.on:
+            _chain = _Chain()
+        return self
+
+    def __exit__(self, *exc):
+        global _chain
+        if _chain is not None:
+            _chain.close()
+            _chain = None
