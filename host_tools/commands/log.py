@@ -12,13 +12,9 @@ from host_tools import link as _link
 
 
 def run(args):
-    try:
-        with _link.client_from_args(args) as c:
-            hello = c.hello()
-            rows = c.log(args.start)
-    except (_link.LinkError, _link.RemoteError) as e:
-        print("statim log: %s" % e, file=sys.stderr)
-        return 1
+    with _link.client_from_args(args) as c:
+        hello = c.hello()
+        rows = c.log(args.start)
     if args.format == "csv":
         text = _export.to_csv(rows)
     elif args.format == "json":
