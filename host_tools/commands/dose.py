@@ -65,7 +65,8 @@ def register(sub):
     g.add_argument("--rate", help='infusion rate with unit: "2 mg/kg/h", "90 mcg/kg/min"')
     p.add_argument("--over", help="administration time of a bolus: 10min")
     p.add_argument("--duration", help="planned infusion duration: 72h")
-    p.add_argument("--reference", choices=["aes", "ncs"], default="aes")
+    p.add_argument("--reference", choices=["aes", "ncs"], default="aes",
+                   help="guideline the adequacy is judged by: aes (AES 2016, default) or ncs (NCS 2012)")
     p.add_argument("--age-group", choices=["adult", "child"], default=None,
                    help="default: inferred from the weight (child below 40 kg)")
     p.add_argument("--conc", help='concentration to draw from: "5 mg/mL" (must be in the library)')

@@ -93,5 +93,5 @@ def register(sub):
     p.add_argument("--hco3-out", type=_positive("hco3-out"), default=25.0, help="[HCO3-]o in mM (default 25)")
     p.add_argument("--ratio", type=_positive("ratio"), default=0.2, help="g_HCO3/g_Cl (weighted) = P_HCO3/P_Cl (GHK); default 0.2")
     p.add_argument("--temp", type=_celsius, default=37.0, help="temperature in degC (default 37)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print the table as JSON")
     p.set_defaults(func=run)

@@ -36,7 +36,8 @@ def register(sub):
     lsub = p.add_subparsers(dest="log_action", metavar="ACTION", required=True)
     e = lsub.add_parser("export", help="read the whole log and write it out")
     _link.add_port_args(e)
-    e.add_argument("--format", choices=["csv", "json", "fhir"], default="json")
+    e.add_argument("--format", choices=["csv", "json", "fhir"], default="json",
+                   help="csv (documented columns), json (statim-log/1) or fhir (R4 Bundle); default json")
     e.add_argument("-o", "--output", help="file to write (default: stdout)")
     e.add_argument("--from", dest="start", type=int, default=0, help="first sequence number")
     e.set_defaults(func=run)

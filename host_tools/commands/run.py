@@ -69,6 +69,7 @@ def register(sub):
     p.add_argument("--speed", type=float, default=1.0, help="front panel: virtual seconds per real second")
     p.add_argument("--weight", type=cliutil.weight_arg("--weight", allow_bare=True), default=70000,
                    help="front panel: patient weight with unit, 70kg or 154lb (default 70kg)")
-    p.add_argument("--se-type", default="convulsive", choices=["convulsive", "focal_impaired", "absence"])
+    p.add_argument("--se-type", default="convulsive", choices=["convulsive", "focal_impaired", "absence"],
+                   help="front panel: the SE type the timer starts with (default convulsive)")
     p.add_argument("--flash", metavar="DIR", help="keep the unit's flash in DIR (default: a temporary folder)")
     p.set_defaults(func=run)
