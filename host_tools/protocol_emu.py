@@ -2,9 +2,9 @@
 
     import serial, host_tools.link          # host_tools.link registers the handler
     s = serial.serial_for_url("emu://", timeout=1)        # a fresh unit, gone on close
-    s = serial.serial_for_url("emu://bed1?weight=70")     # a named unit: reopening attaches to it
+    s = serial.serial_for_url("emu://bed1?weight=70kg")     # a named unit: reopening attaches to it
 
-Options (query string): ``weight=KG`` (enter a weight at boot), ``speed=N``
+Options (query string): ``weight=70kg`` or ``weight=154lb`` (enter a weight at boot), ``speed=N``
 (virtual seconds per real second), ``flash=DIR`` (the unit's flash directory),
 ``key=HEX`` (maintenance key; default: the emulator's public DEV_KEY),
 ``nokey`` (no key provisioned), ``unit=ID`` (unit id).
@@ -57,9 +57,16 @@ def get_unit(url):
                 raise SerialException("emu:// key must be hex")
         config = {"unit_id": opts["unit"]} if "unit" in opts else None
         try:
+            weight_kg = None
+            if "weight" in opts:  # 70kg or 154lb, as every statim command spells it (a bare 70: kg, deprecated)
+                from host_tools import cliutil
+
+                try:
+                    weight_kg = cliutil.parse_weight(opts["weight"], "emu:// weight=", allow_bare=True) / 1000.0
+                except cliutil.UsageError as e:
+                    raise ValueError(str(e))
             unit = _live.LiveUnit(uart="pipe", key=key, speed=float(opts.get("speed", 1.0)),
-                                  flash_dir=opts.get("flash"), config=config, name=name or None,
-                                  weight_kg=float(opts["weight"]) if "weight" in opts else None)
+                                  flash_dir=opts.get("flash"), config=config, name=name or None, weight_kg=weight_kg)
         except ValueError as e:
             raise SerialException("emu://: %s" % e)
         unit.start()
