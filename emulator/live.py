@@ -325,10 +325,21 @@ def main(argv=None):
     g.add_argument("--tcp", type=int, metavar="PORT", help="serve on 127.0.0.1:PORT (socket://)")
     ap.add_argument("--flash", help="flash directory (default: a temporary one)")
     ap.add_argument("--speed", type=float, default=1.0, help="virtual seconds per real second")
-    ap.add_argument("--weight-kg", type=float)
+    ap.add_argument("--weight", help="patient weight entered at boot, with its unit: 70kg, 154lb")
+    ap.add_argument("--weight-kg", type=float, help="deprecated: --weight 70kg")
     args = ap.parse_args(argv)
+    weight_kg = args.weight_kg
+    if weight_kg is not None:
+        print("deprecated: --weight-kg %g; write --weight %gkg" % (weight_kg, weight_kg), file=sys.stderr)
+    if args.weight:  # the spelling every statim command uses
+        from firmware.core import units
+
+        try:
+            weight_kg = units.parse_weight(args.weight) / 1000.0
+        except units.UnitError as e:
+            ap.error("--weight: %s" % e)
     live = LiveUnit(uart="tcp" if args.tcp is not None else "pty", tcp_port=args.tcp or 0, flash_dir=args.flash,
-                    speed=args.speed, weight_kg=args.weight_kg)
+                    speed=args.speed, weight_kg=weight_kg)
     live.start()
     print(key_note(live), file=sys.stderr, flush=True)
     print(live.port, flush=True)

@@ -1,8 +1,10 @@
 """Run scenario files against the emulated unit.
 
-Exit codes (Wokwi's): 0 every expectation held, 1 an expectation failed (or the
-file is invalid), 42 a timeout (wait-serial, or the scenario's own timeout).
-A failure names the file, the step and the virtual time.
+Exit codes, one rule (the first that applies): 2 when a file is not a valid
+scenario (or cannot be read), 1 when an expectation failed, 42 (Wokwi's) when
+the only problem is a timeout (wait-serial, or the scenario's own timeout), 0
+when every expectation held.  A failure names the file, the step and the
+virtual time.
 """
 import json
 import os
@@ -15,7 +17,7 @@ from emulator.board import TICKS_NEAR_WRAP, EmulatedUnit
 from firmware.core import alarms as _alarms
 from firmware.core import phases as _phases
 
-PASSED, FAILED, TIMEOUT = 0, 1, 42
+PASSED, FAILED, INVALID, TIMEOUT = 0, 1, 2, 42
 _SEALED = re.compile(r" \*[0-9A-F]{4}$")
 DEFAULT_WAIT_MS = 10_000
 
@@ -48,6 +50,8 @@ class Result:
         if self.passed:
             return "PASS %s (%d steps, %s virtual, %.3f s)" % (
                 self.path, self.steps_run, _scenario.format_duration(self.virtual_ms), self.wall_s)
+        if self.code == INVALID:
+            return "INVALID %s: %s" % (self.path, self.message)
         kind = "TIMEOUT" if self.code == TIMEOUT else "FAIL"
         return "%s %s: step %s at %s: %s" % (
             kind, self.path, self.step if self.step is not None else "-",
@@ -417,34 +421,47 @@ def run_file(path, flash_dir=None):
         sc = _scenario.load(path)
     except _scenario.ScenarioError as e:
         res = Result(path, os.path.basename(path))
-        res.code, res.message = FAILED, str(e)
+        res.code, res.message = INVALID, str(e)
         return res
     return Runner(sc, flash_dir).run()
 
 
 def exit_code(results):
-    codes = [r.code for r in results]
-    if TIMEOUT in codes:
-        return TIMEOUT
-    if FAILED in codes:
-        return FAILED
+    """2 if any file is invalid, else 1 if any expectation failed, else 42 if any
+    timed out, else 0: 42 only when a timeout is the only problem."""
+    codes = set(r.code for r in results)
+    for code in (INVALID, FAILED, TIMEOUT):
+        if code in codes:
+            return code
     return PASSED
+
+
+def classname(path):
+    """The JUnit classname of a scenario file: its path without the extension,
+    dotted ('scenarios/closed_loop/early.yaml' -> 'scenarios.closed_loop.early')."""
+    rel = os.path.relpath(path) if not os.path.isabs(path) or os.path.abspath(path).startswith(os.getcwd() + os.sep) \
+        else path
+    rel = os.path.splitext(rel)[0].replace("\\", "/")
+    parts = [p for p in rel.split("/") if p not in ("", ".", "..")]
+    return ".".join(parts) or "scenario"
 
 
 def junit_xml(results):
     fails = sum(1 for r in results if r.code == FAILED)
-    errors = sum(1 for r in results if r.code == TIMEOUT)
+    errors = sum(1 for r in results if r.code in (TIMEOUT, INVALID))
     total = sum(r.wall_s for r in results)
     out = ['<?xml version="1.0" encoding="UTF-8"?>',
            '<testsuite name="statim-scenarios" tests="%d" failures="%d" errors="%d" time="%.3f">'
            % (len(results), fails, errors, total)]
     for r in results:
-        out.append('  <testcase classname="scenario" name=%s file=%s time="%.3f">'
-                   % (quoteattr(r.name), quoteattr(r.path), r.wall_s))
+        out.append('  <testcase classname=%s name=%s file=%s time="%.3f">'
+                   % (quoteattr(classname(r.path)), quoteattr(r.name), quoteattr(r.path), r.wall_s))
         if r.code == FAILED:
             out.append('    <failure message=%s>%s</failure>' % (quoteattr(r.summary()), escape(r.summary())))
         elif r.code == TIMEOUT:
             out.append('    <error type="timeout" message=%s>%s</error>' % (quoteattr(r.summary()), escape(r.summary())))
+        elif r.code == INVALID:
+            out.append('    <error type="invalid" message=%s>%s</error>' % (quoteattr(r.summary()), escape(r.summary())))
         out.append("  </testcase>")
     out.append("</testsuite>")
     return "\n".join(out) + "\n"

@@ -93,9 +93,8 @@ def validate(data, source="<scenario>"):
     """Check against the schema and the one-command-per-step rule; return a Scenario."""
     validator = jsonschema.Draft202012Validator(_schema())
     errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
-    if errors:
-        e = errors[0]
-        raise ScenarioError("%s: %s: %s" % (source, _where(e), e.message))
+    if errors:  # every problem at once, not only the first
+        raise ScenarioError("%s: %s" % (source, "; ".join("%s: %s" % (_where(e), e.message) for e in errors)))
     for i, step in enumerate(data["steps"]):
         commands = [k for k in step if k != "note"]
         if len(commands) != 1:

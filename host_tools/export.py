@@ -112,7 +112,12 @@ def to_json(rows, hello=None):
     return json.dumps(doc, indent=1) + "\n"
 
 
-BASE_COLUMNS = ("seq", "t", "utc", "time_uncertain", "entered_in_error", "type")
+# The CSV schema (docs/log-csv.md): the same columns, in this order, whatever the
+# events in the log; amounts and rates carry their units.  Change it only with
+# the document, and never reuse a column name for something else.
+CSV_COLUMNS = ("seq", "utc", "time_uncertain", "entered_in_error", "t", "since_onset_s", "type", "drug", "route",
+               "amount", "rate", "end_utc", "line", "verdict", "value", "detail")
+_CSV_OWN = {"type", "t", "drug", "route", "amount_ug", "rate_ug_kg_h", "end_t", "line", "verdict"}
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # OWASP CSV injection
 
 
@@ -123,26 +128,87 @@ def csv_cell(v):
     return v
 
 
+def _number(x):
+    return ("%.3f" % x).rstrip("0").rstrip(".")
+
+
+def _amount(ev):
+    """'4 mg', '1400 mg PE' (fosphenytoin is dosed in phenytoin equivalents), '' without an amount."""
+    ug = ev.get("amount_ug")
+    if not isinstance(ug, int) or isinstance(ug, bool):
+        return ""
+    unit = "mg PE" if ev.get("drug") == "fosphenytoin" else "mg"
+    return "%s %s" % (_number(ug / 1000.0), unit)
+
+
+def _rate(ev):
+    r = ev.get("rate_ug_kg_h")
+    if not isinstance(r, int) or isinstance(r, bool):
+        return ""
+    return "%s mg/kg/h" % _number(r / 1000.0)
+
+
+def _value(ev):
+    """The event's main value in words (the FHIR export's valueString/valueQuantity)."""
+    kind = ev.get("type")
+    if kind == "weight" and isinstance(ev.get("grams"), int):
+        return "%s kg" % _number(ev["grams"] / 1000.0)
+    if kind == "onset":
+        return ev.get("se_type", "")
+    if kind == "flag":
+        return "%s=%d" % (ev.get("name"), 1 if ev.get("value") else 0)
+    if kind == "alarm":
+        return ("%s %s" % (ev.get("action"), ev.get("cond", ""))).strip()
+    if kind == "power_up":
+        return "rtc set" if ev.get("rtc") else "rtc not set"
+    for key in ("text", "state", "action", "reason"):
+        if key in ev:
+            return str(ev[key])
+    return ""
+
+
+def _detail(ev, value_key):
+    rest = {k: v for k, v in ev.items() if k not in _CSV_OWN and k != value_key}
+    return json.dumps(rest, sort_keys=True, separators=(",", ":")) if rest else ""
+
+
+def _value_key(ev):
+    kind = ev.get("type")
+    if kind == "weight":
+        return "grams"
+    if kind == "onset":
+        return "se_type"
+    if kind == "power_up":
+        return "rtc"
+    for key in ("text", "state", "action", "reason"):
+        if key in ev:
+            return key
+    return None
+
+
 def to_csv(rows):
+    """The log as CSV with the documented columns (CSV_COLUMNS, docs/log-csv.md)."""
     flags = _uncertain_flags(rows)
     offs = wall_offsets(rows)
     voided = voided_seqs(rows)
-    extra = []
-    for _, ev in rows:
-        for k in ev:
-            if k not in BASE_COLUMNS and k not in extra:
-                extra.append(k)
+    onset = None
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n")  # RFC 4180; a CR or LF inside a cell is then quoted
-    w.writerow(list(BASE_COLUMNS) + extra)
+    w.writerow(CSV_COLUMNS)
     for seq, ev in rows:
-        row = [seq, ev["t"], utc_iso(ev["t"] + offs[seq]), int(flags[seq]), int(seq in voided), csv_cell(ev["type"])]
-        for k in extra:
-            v = ev.get(k)
-            if isinstance(v, (dict, list)):
-                v = json.dumps(v, sort_keys=True, separators=(",", ":"))  # a quarantined record
-            row.append("" if v is None else (int(v) if isinstance(v, bool) else csv_cell(v)))
-        w.writerow(row)
+        t = ev["t"]
+        if ev.get("type") == "onset" and onset is None:
+            onset = t
+        key = _value_key(ev)
+        detail = _detail(ev, key)
+        if ev.get("type") in ("flag", "alarm"):  # their value column holds every field
+            detail = _detail({k: v for k, v in ev.items() if k not in ("name", "value", "cond")}, key)
+        end_t = ev.get("end_t")
+        w.writerow([seq, utc_iso(t + offs[seq]), int(flags[seq]), int(seq in voided), t,
+                    t - onset if onset is not None else "", csv_cell(ev["type"]),
+                    csv_cell(ev.get("drug", "")), csv_cell(ev.get("route", "")), _amount(ev), _rate(ev),
+                    utc_iso(end_t + offs[seq]) if isinstance(end_t, int) else "", ev.get("line", ""),
+                    csv_cell(ev.get("verdict") or ""), csv_cell(_value(ev)), csv_cell(detail)])
     return buf.getvalue()
 
 

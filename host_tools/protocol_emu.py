@@ -2,9 +2,9 @@
 
     import serial, host_tools.link          # host_tools.link registers the handler
     s = serial.serial_for_url("emu://", timeout=1)        # a fresh unit, gone on close
-    s = serial.serial_for_url("emu://bed1?weight=70")     # a named unit: reopening attaches to it
+    s = serial.serial_for_url("emu://bed1?weight=70kg")     # a named unit: reopening attaches to it
 
-Options (query string): ``weight=KG`` (enter a weight at boot), ``speed=N``
+Options (query string): ``weight=70kg`` or ``weight=154lb`` (enter a weight at boot), ``speed=N``
 (virtual seconds per real second), ``flash=DIR`` (the unit's flash directory),
 ``key=HEX`` (maintenance key; default: the emulator's public DEV_KEY),
 ``nokey`` (no key provisioned), ``unit=ID`` (unit id).
@@ -14,6 +14,7 @@ timeouts), so everything above it -- the Statim client, mpremote's
 SerialTransport -- cannot tell it from a board.  ``s.live`` is the
 emulator.live.LiveUnit behind it (tests use it to jump virtual time).
 """
+import errno
 import threading
 import time
 import urllib.parse
@@ -21,6 +22,7 @@ import urllib.parse
 from serial.serialutil import PortNotOpenError, SerialBase, SerialException, to_bytes
 
 _units = {}  # name -> LiveUnit (named units outlive their connections)
+_held = set()  # names of units a connection has opened with exclusive=True
 _lock = threading.Lock()
 
 
@@ -55,9 +57,16 @@ def get_unit(url):
                 raise SerialException("emu:// key must be hex")
         config = {"unit_id": opts["unit"]} if "unit" in opts else None
         try:
+            weight_kg = None
+            if "weight" in opts:  # 70kg or 154lb, as every statim command spells it (a bare 70: kg, deprecated)
+                from host_tools import cliutil
+
+                try:
+                    weight_kg = cliutil.parse_weight(opts["weight"], "emu:// weight=", allow_bare=True) / 1000.0
+                except cliutil.UsageError as e:
+                    raise ValueError(str(e))
             unit = _live.LiveUnit(uart="pipe", key=key, speed=float(opts.get("speed", 1.0)),
-                                  flash_dir=opts.get("flash"), config=config, name=name or None,
-                                  weight_kg=float(opts["weight"]) if "weight" in opts else None)
+                                  flash_dir=opts.get("flash"), config=config, name=name or None, weight_kg=weight_kg)
         except ValueError as e:
             raise SerialException("emu://: %s" % e)
         unit.start()
@@ -80,6 +89,7 @@ class Serial(SerialBase):
     def __init__(self, *args, **kwargs):
         self.live = None
         self._owned = False
+        self._holds = None
         super().__init__(*args, **kwargs)
 
     def open(self):
@@ -87,12 +97,30 @@ class Serial(SerialBase):
             raise SerialException("Port is already open.")
         if self._port is None:
             raise SerialException("Port must be configured before it can be used.")
-        self.live, self._owned = get_unit(self._port)
+        name = _options(self._port)[0]
+        with _lock:
+            if name and name in _held:  # like flock on a board's port: one exclusive holder
+                raise SerialException(errno.EAGAIN, "%s is busy: another connection holds it" % self._port)
+            if name and self._exclusive:
+                _held.add(name)
+                self._holds = name
+        try:
+            self.live, self._owned = get_unit(self._port)
+        except BaseException:
+            self._release()
+            raise
         self.live.uart.host_connect()  # a new connection: a maintenance session does not carry over
         self.is_open = True
         self.reset_input_buffer()
 
+    def _release(self):
+        if self._holds:
+            with _lock:
+                _held.discard(self._holds)
+            self._holds = None
+
     def close(self):
+        self._release()
         if self.is_open:
             self.is_open = False
             if self.live is not None:

@@ -40,7 +40,7 @@ def data_size(obj):
 
 @pytest.mark.parametrize("target", sorted(TARGETS))
 @pytest.mark.parametrize("source", SOURCES, ids=os.path.basename)
-def test_cross_compiles_without_warnings(source, target, tmp_path, capsys):
+def test_cross_compiles_without_warnings(source, target, tmp_path, report):
     obj = str(tmp_path / (os.path.basename(source) + ".o"))
     proc = subprocess.run(
         [GCC, *COMMON, *TARGETS[target], "-I", CORE_C, "-c", source, "-o", obj],
@@ -51,5 +51,5 @@ def test_cross_compiles_without_warnings(source, target, tmp_path, capsys):
     assert size > 0
     # no hidden mutable state: nothing in .data or .bss
     assert data_size(obj) == 0
-    with capsys.disabled():
+    with report():
         print("\n  %-14s %-20s .text %6d bytes" % (os.path.basename(source), target, size), end="")

@@ -49,8 +49,8 @@ def test_no_z_or_o_segment_flagged(results, s):
     assert not any(results[s].values()), [k for k, v in results[s].items() if v]
 
 
-def test_report_n_and_f(results, capsys):
-    with capsys.disabled():
+def test_report_n_and_f(results, report):
+    with report():
         print()
         for s in "ZONFS":
             hit = [k for k, v in results[s].items() if v]

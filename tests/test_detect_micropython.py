@@ -78,9 +78,9 @@ def test_detector_in_micropython_equals_cpython(name, fs, x):
 
 
 
-def test_micropython_cost_per_second_of_256hz_eeg(capsys):
+def test_micropython_cost_per_second_of_256hz_eeg(report):
     us, churn = (int(v) for v in vm.run(COST).split())
-    with capsys.disabled():
+    with report():
         print("\n  MicroPython (wasm, this host): %d us per second of 256 Hz EEG (%.3f %% of real time); "
               "%d bytes of float temporaries per second before collection" % (us, us / 1e4, churn))
     assert us < 100_000  # well under real time: < 10 % even on this interpreter

@@ -64,11 +64,11 @@ def standard():
     return _run(STANDARD, 3.0)
 
 
-def test_seizure_event_scores(standard, capsys):
+def test_seizure_event_scores(standard, report):
     tot, rows = standard
     sens, prec, f1, fa = _metrics(*tot["sz"], tot["hours"])
     onset = np.array(tot["onset"])
-    with capsys.disabled():
+    with report():
         print("\n" + "\n".join(rows))
         print("  seizures (%d, %.0f h): sensitivity %.3f precision %.3f F1 %.3f FA/24h %.2f; "
               "onset error median %.1f s, max %.1f s" % (tot["sz"][2], tot["hours"], sens, prec, f1, fa,
@@ -78,19 +78,19 @@ def test_seizure_event_scores(standard, capsys):
     assert np.median(np.abs(onset)) <= 5.0
 
 
-def test_burst_suppression_event_scores(standard, capsys):
+def test_burst_suppression_event_scores(standard, report):
     tot, _ = standard
     sens, prec, f1, fa = _metrics(*tot["bs"], tot["hours"])
-    with capsys.disabled():
+    with report():
         print("\n  burst suppression (%d stretches): sensitivity %.3f precision %.3f F1 %.3f FA/24h %.2f"
               % (tot["bs"][2], sens, prec, f1, fa))
     assert sens >= 0.95 and prec >= 0.95
 
 
-def test_harder_set_is_reported(capsys):
+def test_harder_set_is_reported(report):
     tot, rows = _run([(301, 256.0), (302, 173.61), (303, 128.0), (304, 512.0)], 2.0, seizure_gain=(2.5, 4.0))
     sens, prec, f1, fa = _metrics(*tot["sz"], tot["hours"])
-    with capsys.disabled():
+    with report():
         print("\n  hard set (discharges 2.5-4x background, %d seizures, %.0f h): sensitivity %.3f precision %.3f "
               "F1 %.3f FA/24h %.2f" % (tot["sz"][2], tot["hours"], sens, prec, f1, fa))
     assert sens >= 0.5 and prec >= 0.9

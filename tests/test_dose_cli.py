@@ -19,7 +19,7 @@ def run_cli(args, capsys):
 def test_dose_json_keys_and_numbers(capsys):
     rc, out, _ = run_cli(["dose", "--weight", "70kg", "--drug", "fosphenytoin", "--route", "iv",
                           "--dose", "1400 mg PE", "--over", "5min", "--json"], capsys)
-    assert rc == 0
+    assert rc == 5  # hard: the exit code is the verdict's
     d = json.loads(out)
     assert KEYS <= set(d)
     assert d["verdict"] == "hard"
@@ -30,14 +30,14 @@ def test_dose_json_keys_and_numbers(capsys):
 def test_dose_weight_in_lb(capsys):
     rc, out, _ = run_cli(["dose", "--weight", "44lb", "--drug", "levetiracetam", "--route", "iv",
                           "--dose", "2640 mg", "--json"], capsys)
-    assert rc == 0 and json.loads(out)["verdict"] == "hard"
+    assert rc == 5 and json.loads(out)["verdict"] == "hard"
 
 
 def test_dose_rate_and_duration(capsys):
     rc, out, _ = run_cli(["dose", "--weight", "70kg", "--drug", "propofol", "--route", "infusion",
                           "--rate", "90 mcg/kg/min", "--duration", "72h", "--json"], capsys)
     d = json.loads(out)
-    assert rc == 0 and d["verdict"] == "soft" and d["pump_ml_h"] == 37.8
+    assert rc == 4 and d["verdict"] == "soft" and d["pump_ml_h"] == 37.8
 
 
 def test_reference_option(capsys):
@@ -46,10 +46,10 @@ def test_reference_option(capsys):
     assert json.loads(run_cli(base + ["--reference", "ncs"], capsys)[1])["verdict"] == "adequate"
 
 
-def test_error_verdict_exits_zero(capsys):
+def test_error_verdict_exits_six(capsys):
     rc, out, _ = run_cli(["dose", "--weight", "70kg", "--drug", "lorazepam", "--route", "iv", "--dose", "4", "--json"], capsys)
     d = json.loads(out)
-    assert rc == 0 and d["verdict"] == "error" and "no unit" in d["messages"][-1]
+    assert rc == 6 and d["verdict"] == "error" and "no unit" in d["messages"][-1]
 
 
 @pytest.mark.parametrize("args", [

@@ -79,7 +79,7 @@ def test_scenario_timeout_exits_42(tmp_path):
 )
 def test_invalid_files_are_rejected_with_the_step_named(tmp_path, body, fragment):
     res = runner.run_file(write(tmp_path, HEAD + body))
-    assert res.code == runner.FAILED
+    assert res.code == runner.INVALID  # not a valid scenario: an error (exit 2), not a failed expectation
     assert fragment in res.message
     assert res.steps_run == 0
 

@@ -148,7 +148,7 @@ def test_log_export_in_all_three_formats(pty_unit, capsys, tmp_path):
     rows = list(csv.DictReader(io.StringIO(out)))
     assert len(rows) == n and [r["seq"] for r in rows] == [str(i) for i in range(n)]
     dose = [r for r in rows if r["type"] == "dose"]
-    assert dose[0]["drug"] == "lorazepam" and dose[0]["amount_ug"] == "4000"
+    assert dose[0]["drug"] == "lorazepam" and dose[0]["amount"] == "4 mg"  # docs/log-csv.md
     assert rows[0]["utc"].endswith("Z")
 
     code, out, _ = _cli(["log", "export", pty_unit.port, "--format", "json"], capsys)

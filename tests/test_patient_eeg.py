@@ -134,7 +134,7 @@ def _labelled_recording(seed, fs, hours):
 
 
 @pytest.mark.slow
-def test_detector_event_scores_on_simulator_output(capsys):
+def test_detector_event_scores_on_simulator_output(report):
     pytest.importorskip("firmware.core.detect")
     ts = pytest.importorskip("timescoring")
     from timescoring import scoring
@@ -156,7 +156,7 @@ def test_detector_event_scores_on_simulator_output(capsys):
         rows.append("seed %d fs %g: ref %d tp %d fp %d" % (seed, fs, sc.refTrue, sc.tp, sc.fp))
     sens = tot[0] / tot[2]
     prec = tot[0] / (tot[0] + tot[1]) if tot[0] + tot[1] else float("nan")
-    with capsys.disabled():
+    with report():
         print("\n[patient sim -> detector, timescoring %s] %s | sensitivity %.3f precision %.3f, %d events, "
               "%.1f FA/24h over %.0f h" % (_version("timescoring"), "; ".join(rows), sens, prec, tot[2],
                                             tot[1] / (hours / 24.0), hours))

@@ -161,17 +161,17 @@ def test_cpython_run_meets_the_scenarios(plans, cpython):
 
 
 @pytest.mark.slow
-def test_staging_timelines_with_real_gc_match_cpython(plans, cpython, src_tree, capsys):
+def test_staging_timelines_with_real_gc_match_cpython(plans, cpython, src_tree, report):
     """GC correctness alone: a roomy heap, the collector forced after every step."""
     run = up.run_micropython(GUEST, ["timeline", plans[1]], heap=ROOMY_HEAP, firmware=src_tree)
     got = _compare(plans[0], cpython, run, ROOMY_HEAP)
-    with capsys.disabled():
+    with report():
         worst = max(r["heap"]["max_alloc"] for r in got.values())
         print("\n  unix port, heapsize=%d: largest live heap after a collection %d B" % (ROOMY_HEAP, worst))
 
 
 @pytest.mark.slow
-def test_staging_timelines_from_mpy_within_the_board_heap(plans, cpython, mpy_tree, capsys):
+def test_staging_timelines_from_mpy_within_the_board_heap(plans, cpython, mpy_tree, report):
     """The board's heap in this port's object sizes (heapsize 1.4 x 245,888),
     running what a board runs: the .mpy files and druglib.lib `statim deploy`
     writes.  Every timeline runs to the end with the collector on, no
@@ -183,12 +183,12 @@ def test_staging_timelines_from_mpy_within_the_board_heap(plans, cpython, mpy_tr
     ROOMY_HEAP above.)"""
     run = up.run_micropython(GUEST, ["timeline", plans[1]], heap=HEAP, firmware=mpy_tree)
     got = _compare(plans[0], cpython, run, HEAP)
-    _print_min_free(got, "from .mpy", capsys)
+    _print_min_free(got, "from .mpy", report)
 
 
-def _print_min_free(got, what, capsys):
+def _print_min_free(got, what, report):
     min_free = min(r["heap"]["min_free"] for r in got.values())
-    with capsys.disabled():
+    with report():
         print("\n  unix port, heapsize=%d, %s: lowest free heap after a collection %d B (~%.0f KB at 32-bit;"
               " budgets are judged on the emulated board)" % (HEAP, what, min_free, min_free / 1024 / WORD_RATIO))
 
@@ -205,7 +205,7 @@ def test_mpy_tree_is_what_runs(mpy_tree):
 
 
 @pytest.mark.slow
-def test_minimum_heap_for_the_staging_timelines(plans, cpython, mpy_tree, tmp_path, capsys):
+def test_minimum_heap_for_the_staging_timelines(plans, cpython, mpy_tree, tmp_path, report):
     """Binary search over -X heapsize (4 KB steps) for the smallest heap at which
     every §14 timeline still passes (same checks as above, from the .mpy tree a
     board runs), printed for the note.  First pass without the multi-day scenarios, then the full set at the
@@ -245,7 +245,7 @@ def test_minimum_heap_for_the_staging_timelines(plans, cpython, mpy_tree, tmp_pa
         found = search(found, ROOMY_HEAP, False)
     below = passes(found - SEARCH_STEP, True)[1]
     reason = [line for line in (below.stderr + below.stdout).splitlines() if line.strip()][-4:]
-    with capsys.disabled():
+    with report():
         print("\n  smallest heap for the §14 staging timelines (unix port, 64-bit, .mpy): %d B = %.0f KB"
               " (~%.0f KB at 32-bit); the board's heap here is %d B" % (found, found / 1024,
                                                                         found / 1024 / WORD_RATIO, HEAP))

@@ -19,6 +19,11 @@ DEFAULT_FLASH = os.path.join("build", "rp2040", "board-flash.img")
 def run(args):
     from emulator import pico
 
+    parent = os.path.dirname(os.path.abspath(args.flash))
+    if os.path.exists(parent) and not os.path.isdir(parent):
+        from host_tools.cliutil import UsageError
+
+        raise UsageError("--flash %s: %s is a file, not a folder" % (args.flash, parent))
     why = pico.missing()
     if why:
         print("statim board: cannot run the emulated Pico: %s" % why, file=sys.stderr)

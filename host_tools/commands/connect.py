@@ -1,56 +1,54 @@
 """statim connect PORT: live status and events from a unit, until Ctrl-C.
 
-Prints the unit's HELLO and status, then every unsolicited line as it comes
-(`EVT` logged events, `STAGE` changes), refreshing the status line every
---interval seconds.  --seconds stops after that long (scripts, tests).
+Prints the unit's status (time since onset, stage, due actions), then every
+unsolicited line as it comes (logged events with the time since onset, stage
+changes), refreshing the status line every --interval seconds.  --seconds
+stops after that long (scripts, tests).
 """
-import json
 import sys
 import time
 
 from host_tools import link as _link
-from host_tools.commands.status import summary
+from host_tools import nurse
 
 
 def describe(line):
-    """A readable line for an unsolicited '! ...' body."""
-    parts = line.split(" ", 2)
-    if parts[0] == "EVT" and len(parts) == 3:
-        try:
-            ev = json.loads(parts[2])
-        except ValueError:
-            return line
-        rest = " ".join("%s=%s" % (k, v) for k, v in ev.items() if k not in ("type", "t"))
-        return "event #%s %-8s %s" % (parts[1], ev.get("type"), rest)
-    if parts[0] == "STAGE":
-        return "STAGE -> " + " ".join(parts[1:])
-    return line
+    """A readable line for an unsolicited '! ...' body (no onset known)."""
+    return nurse.event_line(line, None)[0]
+
+
+def follow(args, header):
+    """Shared by connect and monitor: print events as they come, with the time since onset."""
+    state = {"onset": None}
+
+    def show(line):
+        text, state["onset"] = nurse.event_line(line, state["onset"])
+        print(text, flush=True)
+
+    with _link.client_from_args(args, on_event=show) as c:
+        hello = c.hello()
+        v = nurse.view(hello, c.status())
+        if v["since_onset_s"] is not None:
+            state["onset"] = v["unit_time"] - v["since_onset_s"]
+        header(v)
+        sys.stdout.flush()
+        end = time.monotonic() + args.seconds if args.seconds else None
+        interval = getattr(args, "interval", 0)
+        next_status = time.monotonic() + interval
+        while end is None or time.monotonic() < end:
+            c.pump(0.2)
+            if interval and time.monotonic() >= next_status:
+                v = nurse.view(hello, c.status())
+                print("-- %s" % " | ".join(nurse.lines(v)[1:3]), flush=True)
+                next_status = time.monotonic() + interval
+    return 0
 
 
 def run(args):
-    out = sys.stdout
-
-    def show(line):
-        print(describe(line), file=out, flush=True)
-
     try:
-        with _link.client_from_args(args, on_event=show) as c:
-            hello = c.hello()
-            print("\n".join(summary(hello, c.status())), flush=True)
-            end = time.monotonic() + args.seconds if args.seconds else None
-            next_status = time.monotonic() + args.interval
-            while end is None or time.monotonic() < end:
-                c.pump(0.2)
-                if args.interval and time.monotonic() >= next_status:
-                    st = c.status()
-                    print("-- %s" % " | ".join(summary(hello, st)[1:3]), flush=True)
-                    next_status = time.monotonic() + args.interval
+        return follow(args, lambda v: print("\n".join(nurse.lines(v))))
     except KeyboardInterrupt:
         return 0
-    except (_link.LinkError, _link.RemoteError) as e:
-        print("statim connect: %s" % e, file=sys.stderr)
-        return 1
-    return 0
 
 
 def register(sub):

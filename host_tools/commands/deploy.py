@@ -104,8 +104,23 @@ def build(items, arch, workdir):
     return out
 
 
-def unlock(port, key, timeout):
-    """Open the REPL through the Statim protocol; False if no Statim unit answered."""
+NOT_MONITORING = ("the unit is not monitoring while in maintenance: no seizure timer, alarms or dose checks "
+                  "until it resets into bedside mode")
+
+
+def episode_activity(c):
+    """None when the unit is at rest, else what it is doing, in the nurse's terms."""
+    from host_tools import nurse
+
+    v = nurse.view(c.hello(), c.status())
+    if v["stage"] == "idle" and not v["seizure_active"]:
+        return None
+    return "%s, %s" % (v["stage_label"], "%s since onset" % v["since_onset"] if v["since_onset"] else "timer running")
+
+
+def unlock(port, key, timeout, force=False, log=None):
+    """Open the REPL through the Statim protocol; False if no Statim unit answered.
+    Refuses during an active episode unless force."""
     try:
         c = _link.open_link(port, timeout=min(timeout, 1.0), retries=1)
     except _link.LinkError as e:
@@ -115,12 +130,18 @@ def unlock(port, key, timeout):
             c.hello()
         except _link.LinkError:
             return False  # plain MicroPython (or nothing): go straight to its REPL
+        activity = episode_activity(c)
+        if activity and not force:
+            raise DeployError("the unit is in an active episode (%s): deploying takes it out of bedside "
+                              "monitoring; end the episode first, or give --force" % activity)
         if key is None:
             raise DeployError("the unit runs Statim firmware: a maintenance key is needed (--key-file or $%s)"
                               % _link.KEY_ENV)
         c.timeout = timeout
         c.login(key)
         c.request("REPL")
+        if log is not None:
+            log(NOT_MONITORING + (" (deploying during: %s)" % activity if activity else ""))
         return True
     except _link.RemoteError as e:
         raise DeployError("unit refused: %s" % e)
@@ -174,7 +195,7 @@ def deploy(port, key=None, board="rp2_pico", arch="auto", force=False, reset=Tru
     if port.rstrip("/") == "emu:":
         raise DeployError("deploy needs a named emulated unit (emu://NAME): an anonymous one ends with the unlock")
     items = plan(board)
-    unlocked = unlock(port, key, timeout)
+    unlocked = unlock(port, key, timeout, force, log)
     log("unit %s" % ("unlocked through a maintenance session" if unlocked else "at its MicroPython REPL"))
     t = _transport(port, timeout)
     result = {"copied": [], "skipped": [], "arch": None}
@@ -212,6 +233,7 @@ def deploy(port, key=None, board="rp2_pico", arch="auto", force=False, reset=Tru
 
 
 def run(args):
+    args.port = _link.resolve_port(args.port)
     key = _link.load_key(args.key_file, args.port)
     try:
         r = deploy(args.port, key, args.board, args.arch, args.force, not args.no_reset, args.timeout,
@@ -229,11 +251,12 @@ def run(args):
 
 def register(sub):
     p = sub.add_parser("deploy", help="compile firmware/ with mpy-cross and copy it to a unit (skips unchanged files)")
-    p.add_argument("port", metavar="PORT", help="board port, pty path or emu://NAME")
+    p.add_argument("port", metavar="PORT", help="board port (or auto, a0, u0, c3), pty path or emu://NAME")
     p.add_argument("--board", default="rp2_pico", help="firmware/boards/<board> (default rp2_pico)")
     p.add_argument("--arch", default="auto", help="mpy-cross -march (default: ask the board)")
-    p.add_argument("--force", action="store_true", help="copy even when the hash matches")
+    p.add_argument("--force", action="store_true",
+                   help="copy even when the hash matches, and deploy even during an active episode")
     p.add_argument("--no-reset", action="store_true", help="stay at the REPL after copying")
     p.add_argument("--key-file", help="maintenance key file (hex); default $%s" % _link.KEY_ENV)
-    p.add_argument("--timeout", type=float, default=2.0)
+    p.add_argument("--timeout", type=float, default=2.0, help="seconds to wait for each reply (default 2)")
     p.set_defaults(func=run)

@@ -68,10 +68,15 @@ def analyze_file(path, fs=None, overrides=None, backend=None):
 
 
 def _param(text):
+    from host_tools.cliutil import UsageError
+
     name, _, value = text.partition("=")
     if not _:
-        raise ValueError("--set wants NAME=VALUE, got %r" % text)
-    return name.strip(), float(value)
+        raise UsageError("--set wants NAME=VALUE, got %r" % text)
+    try:
+        return name.strip(), float(value)
+    except ValueError:
+        raise UsageError("--set %s: %r is not a number" % (name.strip(), value))
 
 
 def run(args):

@@ -150,7 +150,8 @@ def run(args):
 
 def register(sub):
     p = sub.add_parser("druglib", help="verify, hash, seal, list, compact (device form) or push (to a unit) the drug library")
-    p.add_argument("action", choices=["verify", "hash", "seal", "list", "compact", "push"])
+    p.add_argument("action", choices=["verify", "hash", "seal", "list", "compact", "push"],
+                   help="verify, hash, seal, list, compact (device form) or push (to a unit)")
     p.add_argument("targets", nargs="*", metavar="PORT FILE",
                    help="the library file (default: firmware/core/druglib.json); push: the unit's port and the file")
     p.add_argument("--path", help="library file (default: firmware/core/druglib.json)")

@@ -56,12 +56,42 @@ def run(args):
     return 0
 
 
+def _positive(name):
+    """argparse type: a finite number > 0 (concentrations, the permeability ratio)."""
+    import argparse
+    import math
+
+    def conv(text):
+        try:
+            v = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError("%r is not a number" % text)
+        if not math.isfinite(v) or v <= 0:
+            raise argparse.ArgumentTypeError("%s must be a finite number above 0, got %s" % (name, text))
+        return v
+
+    return conv
+
+
+def _celsius(text):
+    import argparse
+    import math
+
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("%r is not a number" % text)
+    if not math.isfinite(v) or v <= -273.15:
+        raise argparse.ArgumentTypeError("temp must be a finite temperature above absolute zero, got %s" % text)
+    return v
+
+
 def register(sub):
     p = sub.add_parser("egaba", help="E_GABA shift from healthy to chloride-loaded neurons")
-    p.add_argument("--cl-out", type=float, default=120.0, help="[Cl-]o in mM (default 120)")
-    p.add_argument("--hco3-in", type=float, default=15.0, help="[HCO3-]i in mM (default 15)")
-    p.add_argument("--hco3-out", type=float, default=25.0, help="[HCO3-]o in mM (default 25)")
-    p.add_argument("--ratio", type=float, default=0.2, help="g_HCO3/g_Cl (weighted) = P_HCO3/P_Cl (GHK); default 0.2")
-    p.add_argument("--temp", type=float, default=37.0, help="temperature in degC (default 37)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--cl-out", type=_positive("cl-out"), default=120.0, help="[Cl-]o in mM (default 120)")
+    p.add_argument("--hco3-in", type=_positive("hco3-in"), default=15.0, help="[HCO3-]i in mM (default 15)")
+    p.add_argument("--hco3-out", type=_positive("hco3-out"), default=25.0, help="[HCO3-]o in mM (default 25)")
+    p.add_argument("--ratio", type=_positive("ratio"), default=0.2, help="g_HCO3/g_Cl (weighted) = P_HCO3/P_Cl (GHK); default 0.2")
+    p.add_argument("--temp", type=_celsius, default=37.0, help="temperature in degC (default 37)")
+    p.add_argument("--json", action="store_true", help="print the table as JSON")
     p.set_defaults(func=run)

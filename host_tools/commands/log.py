@@ -13,13 +13,9 @@ from host_tools import link as _link
 
 
 def run(args):
-    try:
-        with _link.client_from_args(args) as c:
-            hello = c.hello()
-            rows = c.log(args.start)
-    except (_link.LinkError, _link.RemoteError) as e:
-        print("statim log: %s" % e, file=sys.stderr)
-        return 1
+    with _link.client_from_args(args) as c:
+        hello = c.hello()
+        rows = c.log(args.start)
     if args.format == "csv":
         text = _export.to_csv(rows)
     elif args.format == "json":
@@ -52,7 +48,8 @@ def register(sub):
     lsub = p.add_subparsers(dest="log_action", metavar="ACTION", required=True)
     e = lsub.add_parser("export", help="read the whole log and write it out")
     _link.add_port_args(e)
-    e.add_argument("--format", choices=["csv", "json", "fhir"], default="json")
+    e.add_argument("--format", choices=["csv", "json", "fhir"], default="json",
+                   help="csv (documented columns), json (statim-log/1) or fhir (R4 Bundle); default json")
     e.add_argument("-o", "--output", help="file to write (default: stdout)")
     e.add_argument("--from", dest="start", type=int, default=0, help="first sequence number")
     e.set_defaults(func=run)

@@ -8,6 +8,8 @@ screens as they change and the event log.
 import os
 import sys
 
+from host_tools import cliutil
+
 DEMO = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
                     "scenarios", "demo_refractory.yaml")
 
@@ -54,7 +56,11 @@ def run(args):
         return demo(args.scenario or DEMO, args.png)
     from emulator import panel
 
-    emu = panel.run(speed=args.speed, weight_kg=args.weight, se_type=args.se_type, flash_dir=args.flash)
+    for opt, given in (("--png", args.png), ("--scenario", args.scenario)):
+        if given:
+            print("statim run: %s is for the demo, not the front panel: ignored here (use statim run --demo %s %s)"
+                  % (opt, opt, given), file=sys.stderr)
+    emu = panel.run(speed=args.speed, weight_kg=args.weight / 1000.0, se_type=args.se_type, flash_dir=args.flash)
     print("front panel closed after %d events; flash at %s" % (len(emu.unit.events), emu.board.flash.root))
     return 0
 
@@ -63,9 +69,12 @@ def register(sub):
     p = sub.add_parser("run", help="the emulated bedside unit (front panel, or the demo without a terminal)")
     p.add_argument("--demo", action="store_true", help="play the demo scenario even in a terminal")
     p.add_argument("--scenario", help="scenario to play in demo mode (default: the refractory SE demo)")
-    p.add_argument("--png", metavar="DIR", help="demo mode: also write each screen as PNG into DIR")
+    p.add_argument("--png", metavar="DIR", help="demo mode: also write each screen as PNG into DIR "
+                                                "(in a terminal, add --demo)")
     p.add_argument("--speed", type=float, default=1.0, help="front panel: virtual seconds per real second")
-    p.add_argument("--weight", type=float, default=70.0, help="patient weight in kg (default 70)")
-    p.add_argument("--se-type", default="convulsive", choices=["convulsive", "focal_impaired", "absence"])
+    p.add_argument("--weight", type=cliutil.weight_arg("--weight", allow_bare=True), default=70000,
+                   help="front panel: patient weight with unit, 70kg or 154lb (default 70kg)")
+    p.add_argument("--se-type", default="convulsive", choices=["convulsive", "focal_impaired", "absence"],
+                   help="front panel: the SE type the timer starts with (default convulsive)")
     p.add_argument("--flash", metavar="DIR", help="keep the unit's flash in DIR (default: a temporary folder)")
     p.set_defaults(func=run)

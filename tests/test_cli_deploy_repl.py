@@ -1,0 +1,74 @@
+"""`statim deploy` refuses during an active episode unless --force and says the unit
+does not monitor while in maintenance; `statim repl PORT` logs in, hands the link
+over and runs code through mpremote's transport."""
+import pytest
+
+from emulator.live import DEV_KEY, LiveUnit
+from host_tools import cli, link, protocol_emu
+from host_tools.commands import deploy
+
+pytest.importorskip("mpremote", reason="mpremote not installed")
+
+
+@pytest.fixture
+def bed(tmp_path):
+    name = "deploy-%d" % id(tmp_path)
+    url = "emu://%s?flash=%s" % (name, tmp_path / "flash")
+    live, _ = protocol_emu.get_unit(url)
+    yield url, live
+    protocol_emu.shutdown(name)
+
+
+def run_cli(args, capsys):
+    rc = cli.main(args)
+    out = capsys.readouterr()
+    return rc, out.out, out.err
+
+
+def test_deploy_refuses_during_an_active_episode(bed, capsys):
+    url, live = bed
+    live.call(lambda u: u.onset("convulsive", None))
+    live.advance(3 * 60_000)
+    rc, _, err = run_cli(["deploy", url], capsys)
+    assert rc == 1
+    assert "active episode" in err and "3m00s since onset" in err and "--force" in err
+    assert not live.link.repl_active  # still at the bedside: no login, no hand-over
+    assert not [e for e in live.unit.events if e["type"] == "maint" and e["action"] in ("login", "repl")]
+
+
+def test_deploy_with_force_says_the_unit_is_not_monitoring(bed, capsys, monkeypatch):
+    url, live = bed
+    live.call(lambda u: u.onset("convulsive", None))
+
+    def stop_here(port):
+        raise deploy.DeployError("stopped by the test after the unlock")
+
+    monkeypatch.setattr(deploy, "_transport", stop_here)
+    rc, _, err = run_cli(["deploy", url, "--force"], capsys)
+    assert rc == 1 and "stopped by the test" in err
+    assert "not monitoring" in err
+    assert live.link.repl_active
+
+
+def test_repl_exec_through_the_handover(tmp_path, capsys):
+    live = LiveUnit(uart="pty", flash_dir=str(tmp_path / "flash")).start()
+    key = tmp_path / "unit.key"
+    key.write_text(DEV_KEY.hex())
+    try:
+        rc, out, err = run_cli(["repl", live.port, "--key-file", str(key), "--exec", "print(6 * 7)"], capsys)
+        assert rc == 0, err
+        assert out.strip().splitlines()[-1] == "42"
+        assert "not monitoring" in err
+        assert [e["action"] for e in live.unit.events if e["type"] == "maint"][-2:] == ["login", "repl"]
+    finally:
+        live.stop()
+
+
+def test_repl_without_a_key_names_the_problem(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv(link.KEY_ENV, raising=False)
+    live = LiveUnit(uart="pty", flash_dir=str(tmp_path / "flash")).start()
+    try:
+        rc, _, err = run_cli(["repl", live.port, "--exec", "print(1)"], capsys)
+    finally:
+        live.stop()
+    assert rc == 1 and "maintenance key" in err
