@@ -40,7 +40,7 @@ def test_deploy_with_force_says_the_unit_is_not_monitoring(bed, capsys, monkeypa
     url, live = bed
     live.call(lambda u: u.onset("convulsive", None))
 
-    def stop_here(port):
+    def stop_here(port, *args, **kwargs):
         raise deploy.DeployError("stopped by the test after the unlock")
 
     monkeypatch.setattr(deploy, "_transport", stop_here)
