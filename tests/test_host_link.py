@@ -213,7 +213,7 @@ def test_druglib_push_and_status_and_connect_commands(pty_unit, capsys, tmp_path
     from firmware.core import druglib
 
     doc = json.loads(open(druglib.default_path(), encoding="utf-8").read())
-    doc["version"] = "0.1.1-ward"
+    doc["version"] = "0.1.3-ward"
     doc["sha256"] = druglib.compute_hash(doc)
     lib = tmp_path / "lib.json"
     lib.write_text(json.dumps(doc))
@@ -221,8 +221,8 @@ def test_druglib_push_and_status_and_connect_commands(pty_unit, capsys, tmp_path
     keyf.write_text(DEV_KEY.hex())
     code, out, err = _cli(["druglib", "push", pty_unit.port, str(lib), "--key-file", str(keyf)], capsys)
     assert code == 0, err
-    assert "now runs drug library 0.1.1-ward" in out
-    assert pty_unit.unit.library.version == "0.1.1-ward"
+    assert "now runs drug library 0.1.3-ward" in out
+    assert pty_unit.unit.library.version == "0.1.3-ward"
     # a wrong key: refused, and the unit keeps its library
     keyf.write_text("00" * 32)
     doc["version"] = "0.1.2-evil"
@@ -230,7 +230,7 @@ def test_druglib_push_and_status_and_connect_commands(pty_unit, capsys, tmp_path
     lib.write_text(json.dumps(doc))
     code, out, err = _cli(["druglib", "push", pty_unit.port, str(lib), "--key-file", str(keyf)], capsys)
     assert code == 1 and "DENIED" in err
-    assert pty_unit.unit.library.version == "0.1.1-ward"
+    assert pty_unit.unit.library.version == "0.1.3-ward"
     # an unsealed file is refused before anything is sent
     doc["version"] = "0.1.3-unsealed"
     lib.write_text(json.dumps(doc))
@@ -238,7 +238,7 @@ def test_druglib_push_and_status_and_connect_commands(pty_unit, capsys, tmp_path
     assert code == 1 and "NOT VERIFIED" in err
 
     code, out, _ = _cli(["status", pty_unit.port], capsys)
-    assert code == 0 and "unit STATIM-0001" in out and "drug library 0.1.1-ward" in out and "70.0 kg" in out
+    assert code == 0 and "unit STATIM-0001" in out and "drug library 0.1.3-ward" in out and "70.0 kg" in out
     code, out, _ = _cli(["status", pty_unit.port, "--json"], capsys)
     assert json.loads(out)["status"]["weight_g"] == 70000
 

@@ -2,18 +2,30 @@
 installs, runs on the pure-Python twins, and says so."""
 import json
 import os
+import shutil
 import subprocess
 import sys
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+def _clean_source(tmp_path):
+    # A source tree without earlier build output: setuptools reuses a built
+    # extension it finds under build/, which would hide the fallback.
+    src = tmp_path / "src"
+    shutil.copytree(REPO, src, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "build", "node_modules", "*.so", "*.egg-info", "__pycache__", ".pytest_cache",
+        ".hypothesis", "out", "typings"))
+    return str(src)
+
+
 def test_install_without_c_compiler_falls_back_to_python(tmp_path):
     target = tmp_path / "site"
+    src = _clean_source(tmp_path)
     env = dict(os.environ, CC="/bin/false", LDSHARED="/bin/false", PIP_DISABLE_PIP_VERSION_CHECK="1")
     proc = subprocess.run(
         [sys.executable, "-m", "pip", "install", "--no-build-isolation", "--no-deps", "--no-cache-dir",
-         "--target", str(target), REPO, "-v"],
+         "--target", str(target), src, "-v"],
         capture_output=True, text=True, env=env, cwd=str(tmp_path),
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]

@@ -98,7 +98,7 @@ def test_cli_log_export_on_a_malformed_reply_prints_one_line_and_exits_1(monkeyp
                             lambda word, kw: "proto=1 unit=X" if word == "HELLO" else "garbage{"))
     rc = cli.main(["log", "export", "emu://x", "--format", "csv"])
     err = capsys.readouterr().err
-    assert rc == 1 and "Traceback" not in err and err.startswith("statim log: ") and err.count("\n") == 1, err
+    assert rc == 1 and "Traceback" not in err and err.startswith("statim log export: ") and err.count("\n") == 1, err
 
 
 def test_csv_cells_that_look_like_formulas_are_written_as_text():
@@ -108,9 +108,9 @@ def test_csv_cells_that_look_like_formulas_are_written_as_text():
     rows.append((len(evil) + 1, {"type": "weight", "t": 201, "grams": 70000}))
     out = list(csv.DictReader(io.StringIO(export.to_csv(rows), newline="")))
     for r, s in zip(out, evil):
-        assert r["text"] == "'" + s, r
-    assert out[len(evil)]["text"] == "fine text"
-    assert out[-1]["grams"] == "70000" and out[-1]["t"] == "201"  # numbers stay numbers
+        assert r["value"] == "'" + s, r  # a note's text is its value (docs/log-csv.md)
+    assert out[len(evil)]["value"] == "fine text"
+    assert out[-1]["value"] == "70 kg" and out[-1]["t"] == "201"  # numbers stay numbers
 
 
 def test_druglib_verify_checks_the_file_it_is_given(tmp_path, capsys):

@@ -64,7 +64,7 @@ def test_same_through_the_unit_and_the_link(kg, drug, dose):
 def test_250kg_phenytoin_5000mg_from_the_cli():
     out = subprocess.run([sys.executable, "-m", "host_tools.cli", "dose", "--weight", "250kg", "--drug", "phenytoin",
                           "--route", "iv", "--dose", "5000 mg", "--json"], cwd=REPO, capture_output=True, text=True)
-    assert out.returncode == 0, out.stderr
+    assert out.returncode == 5, out.stderr  # hard (README "Exit codes")
     assert json.loads(out.stdout)["verdict"] == "hard"
 
 
@@ -95,7 +95,7 @@ def test_one_after_the_other_is_a_repeat_over_the_link_and_cli(d1, a1, d2, a2):
     out = subprocess.run([sys.executable, "-m", "host_tools.cli", "dose", "--weight", "70kg", "--drug", d2,
                           "--route", "iv", "--dose", a2, "--over", "30min", "--given", "%s iv %s @-40min" % (d1, a1),
                           "--json"], cwd=REPO, capture_output=True, text=True)
-    assert out.returncode == 0, out.stderr
+    assert out.returncode == 4, out.stderr  # soft (README "Exit codes")
     v = json.loads(out.stdout)
     assert v["verdict"] == "soft" and [x["code"] for x in v["limits"]] == ["repeat_count"]
 

@@ -188,7 +188,7 @@ def _weight_change(v, lib, weight_g, prev_weight_g):
         raise _Refuse("previous weight must be a positive number of grams")
     w = units.fmt_weight(weight_g)
     pw = units.fmt_weight(prev_weight_g)
-    st = lib.settings if lib.verified else _WEIGHT_DEFAULTS
+    st = lib.settings if lib.verified else _WEIGHT_DEFAULTS  # type: dict
     lo, hi = st.get("lb_ratio_permille", _WEIGHT_DEFAULTS["lb_ratio_permille"])
     chg = st.get("weight_change_soft_permille", _WEIGHT_DEFAULTS["weight_change_soft_permille"])
     if lo * prev_weight_g <= 1000 * weight_g <= hi * prev_weight_g:

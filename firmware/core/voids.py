@@ -45,8 +45,8 @@ def problem(evs, i, marked):
 def scan(evs):
     """(refs, at): the entries marked in error and the indices of their marks,
     in log order; a mark that does not fit is left out (replay quarantines it)."""
-    refs = []
-    at = []
+    refs = []  # type: list
+    at = []  # type: list
     i = 0
     for ev in evs:
         # a mark that does not fit is skipped here; replay quarantines it and goes on
