@@ -108,7 +108,7 @@ class StorageFull(OSError):
     code = FULL
 
     def __init__(self, message="storage full: the record cannot be written, nothing was logged"):
-        OSError.__init__(self, ENOSPC, message)
+        super().__init__(ENOSPC, message)  # (OSError.__init__(self, ...) fails on MicroPython)
         self.message = message
 
 

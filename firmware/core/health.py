@@ -90,13 +90,6 @@ def warnings(unit):
         out.append("event log damaged: %d region(s) skipped" % len(store.skipped))
     if store is not None and getattr(store, "cut_bytes", None):
         out.append("event log: torn tail of %d bytes cut at start-up" % store.cut_bytes)
-    if unit.engine.store_full:
-        out.append("storage full: actions are refused, nothing new is logged")
-    if unit.engine.state.n_invalid:
-        out.append("event log: %d invalid record(s) kept, not replayed" % unit.engine.state.n_invalid)
-    gaps = getattr(store, "seq_gaps", None) if store is not None else None
-    if gaps:
-        out.append("event log: %d sequence gap(s)" % gaps)
     lib = getattr(unit, "library", None)
     if lib is not None and not lib.verified:
         out.append("drug library not verified: dose checks refused")

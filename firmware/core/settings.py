@@ -114,6 +114,13 @@ class Settings:
         self._loaded = True
         return dict(values)
 
+    def lost(self):
+        """After load(): why the stored settings could not be used (every copy
+        there was damaged, so the defaults are in use), or None."""
+        if self.damaged and self.source == "defaults":
+            return "settings copies %s unreadable: defaults in use" % "+".join(self.damaged)
+        return None
+
     def save(self, values):
         """Store a new generation; returns its number."""
         if not isinstance(values, dict):

@@ -71,8 +71,7 @@ class Unit:
         try:
             st_store = self._settings()
             stored_cfg = st_store.load()  # maintenance changes survive a reboot ...
-            if st_store.damaged and st_store.source == "defaults":
-                lost = "settings copies %s unreadable: defaults in use" % "+".join(st_store.damaged)
+            lost = st_store.lost()
             st_store = None
         except (OSError, NotImplementedError):  # a unit without storage runs on its defaults
             stored_cfg = {}
