@@ -946,7 +946,7 @@ def dose_event_fields(verdict):
     never advances staging."""
     ok = verdict.get("verdict") != ERROR
     line = verdict.get("line")
-    return {
+    out = {
         "drug": verdict.get("drug"),
         "route": verdict.get("route"),
         "kind": "infusion" if verdict.get("rate") is not None else "bolus",
@@ -959,10 +959,12 @@ def dose_event_fields(verdict):
         "reference": verdict.get("reference"),
         # an inferred age group is re-inferred from the new weight by assess()
         "age_group": None if verdict.get("age_group_inferred") else verdict.get("age_group"),
-        "age_months": verdict.get("age_months"),
         "verdict": verdict.get("verdict"),
         "library_version": verdict.get("library_version"),
     }
+    if verdict.get("age_months") is not None:  # an age-banded dose is re-assessed at the same age
+        out["age_months"] = verdict["age_months"]
+    return out
 
 
 def assess(dose_event, weight_g, library=None):
