@@ -849,7 +849,7 @@ def check_dose(drug, route, weight, dose=None, rate=None, over=None, duration=No
         _fail(v, e.args[0])
     except Exception as e:  # a bug must never look like a safe dose
         _fail(v, "internal error while checking (%s: %s): dose not verified" % (type(e).__name__, e))
-    if v["verdict"] in (ERROR, HARD):  # refused: never given, so it counts toward nothing
+    if v["verdict"] == ERROR:
         v["counts_as_adequate"] = False
         v["bzd_permille"] = 0
         v["bzd_cumulative_permille"] = 0
