@@ -67,8 +67,16 @@ def test_ten_times_target_is_hard(rule, data, k_permille):
     v = dosecheck.check_dose(dk, rk, w, dose=d, reference=ref, age_group=age)
     expected = "hard" if d <= LIB.setting("max_dose_ug") else "error"
     assert v["verdict"] == expected, (rule, w, d, v["messages"])
-    # a refused (or unverifiable) dose never counts toward staging
-    assert v["counts_as_adequate"] is False and v["bzd_permille"] == 0 and v["second_line_adequate"] is False
+    if expected == "error":  # a dose that could not be checked counts toward nothing
+        assert v["counts_as_adequate"] is False and v["bzd_permille"] == 0 and v["second_line_adequate"] is False
+    else:
+        # refused for its size, yet the amount is at least a full dose: it is reported as such
+        # (test_dose_cli: a full load refused for its rate), for the classes that count
+        e = LIB.entry(dk, rk)
+        gated = e.get("counts_toward") == "benzodiazepine" and bool(e.get("esett") or e.get("staging"))
+        second = e.get("counts_toward") == "second_line"
+        assert v["counts_as_adequate"] is (gated or second)
+        assert (v["bzd_permille"] >= 1000) is gated and v["second_line_adequate"] is second
 
 
 @settings(max_examples=300, deadline=None)

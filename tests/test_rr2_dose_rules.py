@@ -297,3 +297,41 @@ def test_phenobarbital_caution_at_the_unit_and_link(kg, dose, ref):
 
 def test_scenario_rule_14():
     run_scenario("rr2_14_phenobarbital_caution.yaml")
+
+
+def test_an_age_banded_dose_is_reassessed_at_its_age_when_the_weight_changes():
+    """Buccal midazolam 7.5 mg at 7 y (BNFc band 5-9 y) is a full dose by age; a weight
+    corrected from 25 to 30 kg leaves it a full dose (the age band, not the weight, decides)."""
+    emu, u = unit_at(25, "7 y")
+    v = u.give("midazolam", "buccal", dose="7.5 mg")
+    assert v["logged"] and v["event"]["age_months"] == 84 and u.state.bzd_permille == 1000
+    assert u.enter_weight("30 kg")["logged"]
+    assert u.state.bzd_permille == 1000
+
+
+def test_panel_third_benzodiazepine_shows_the_soft_limit_and_asks_for_a_reason():
+    emu, u = unit_at(25, "7 y")
+    assert u.give("midazolam", "in", dose="5 mg")["logged"]
+    emu.run_until(emu.now_ms + 11 * 60 * 1000)
+    assert u.give("midazolam", "buccal", dose="7.5 mg")["logged"]
+    emu.run_until(emu.now_ms + 11 * 60 * 1000)
+    ui = u.ui
+    ui.button("ok")  # menu
+    ui.sel = [m[0] for m in ui._menu].index("Give dose")
+    ui.button("ok")
+    assert ui.page == "dose_drug"
+    ui.sel = ui.entries.index(("lorazepam", "iv"))
+    ui.button("ok")
+    assert ui.page == "dose_amount" and ui.amount == 2500  # 0.1 mg/kg x 25 kg
+    n = len(u.events)
+    ui.button("ok")
+    assert ui.page == "dose_verdict" and ui.verdict["verdict"] == "soft"
+    assert "bzd_class_cumulative" in [x["code"] for x in ui.verdict["limits"]]
+    shown = ui.render(u.now()).text()
+    assert "SOFT 2.5 mg" in shown and "benzodiazepines already given"[:16] in shown  # the limit is read first
+    assert len(u.events) == n
+    ui.button("ok")
+    assert ui.page == "dose_reason"
+    ui.button("ok")
+    assert ui.page == "home" and u.events[-1]["type"] == "dose" and u.events[-1]["drug"] == "lorazepam"
+    assert "bzd_class_cumulative" in u.events[-2]["text"]

@@ -196,3 +196,20 @@ def test_panel_weight_entry_shows_the_verdict_and_asks():
     ui.sel = [m[0] for m in ui._menu].index("Weight")
     press("ok", "down", "down", "ok")
     assert ui.page == "home" and u.weight_g == 88000
+
+
+@pytest.mark.parametrize("prev,entry,verdict,code", [c for c in CASES if c[0] is not None and c[3] is not None])
+def test_statim_dose_prev_weight(prev, entry, verdict, code):
+    import os
+    import subprocess
+    import sys
+
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    out = subprocess.run([sys.executable, "-m", "host_tools.cli", "dose", "--weight", entry, "--prev-weight",
+                          "%d kg" % (prev // 1000), "--drug", "lorazepam", "--route", "iv", "--dose", "4 mg", "--json"],
+                         cwd=repo, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    v = json.loads(out.stdout)
+    assert v["weight_check"]["verdict"] == verdict
+    assert [x["code"] for x in v["weight_check"]["limits"]] == [code]
+    assert v["verdict"] != "adequate"  # the dose at an unconfirmed weight needs confirmation too

@@ -859,7 +859,7 @@ def check_dose(drug, route, weight, dose=None, rate=None, over=None, duration=No
         _fail(v, e.args[0])
     except Exception as e:  # a bug must never look like a safe dose
         _fail(v, "internal error while checking (%s: %s): dose not verified" % (type(e).__name__, e))
-    if v["verdict"] in (ERROR, HARD):  # refused: never given, so it counts toward nothing
+    if v["verdict"] == ERROR:
         v["counts_as_adequate"] = False
         v["bzd_permille"] = 0
         v["bzd_cumulative_permille"] = 0
@@ -956,7 +956,7 @@ def dose_event_fields(verdict):
     never advances staging."""
     ok = verdict.get("verdict") != ERROR
     line = verdict.get("line")
-    return {
+    out = {
         "drug": verdict.get("drug"),
         "route": verdict.get("route"),
         "kind": "infusion" if verdict.get("rate") is not None else "bolus",
@@ -969,13 +969,15 @@ def dose_event_fields(verdict):
         "reference": verdict.get("reference"),
         # an inferred age group is re-inferred from the new weight by assess()
         "age_group": None if verdict.get("age_group_inferred") else verdict.get("age_group"),
-        "age_months": verdict.get("age_months"),
         "verdict": verdict.get("verdict"),
         "library_version": verdict.get("library_version"),
         # the repeat rule the checker applied (RR2 rule 8): the due list opens the repeat from it
         "repeat_max": verdict.get("repeat_max"),
         "repeat_after_s": verdict.get("repeat_after_s"),
     }
+    if verdict.get("age_months") is not None:  # an age-banded dose is re-assessed at the same age
+        out["age_months"] = verdict["age_months"]
+    return out
 
 
 def assess(dose_event, weight_g, library=None):

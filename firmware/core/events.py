@@ -34,7 +34,7 @@ Types and their fields (besides type, t):
              rate_ug_kg_h (int >= 0).  Continuous anesthetic therapy.
   wean       action ("start" | "stop"): weaning of anesthetic therapy.
   eeg        state (one of EEG_STATES); "seizure" counts as seizure activity.
-  weight     grams (int).
+  weight     grams (int); optional age_months (int), the age entered with it.
   flag       name (one of FLAG_NAMES), value (bool): entered by staff.
   alarm      action ("raise" | "clear" | "ack" | "pause"); cond (alarm name)
              for raise / clear / ack; none for pause (pauses all audio).

@@ -143,7 +143,7 @@ def on_dose_verdict(ui, b):
     if b == "back":
         ui.page = DOSE_AMOUNT
     elif b in ("up", "down"):
-        n = len(ui.verdict.get("messages", [])) or 1
+        n = len(verdict_lines(ui.verdict))
         ui.sel = (ui.sel + (1 if b == "down" else -1)) % n
     elif b == "ok":
         if verdict in ("adequate", "underdosed"):
@@ -211,7 +211,7 @@ def on_weight_verdict(ui, b):
     if b == "back":
         ui.page = WEIGHT
     elif b in ("up", "down"):
-        n = len(ui.verdict.get("messages", [])) or 1
+        n = len(verdict_lines(ui.verdict))
         ui.sel = (ui.sel + (1 if b == "down" else -1)) % n
     elif b == "ok":
         if ui.verdict["verdict"] == "soft":
@@ -343,13 +343,19 @@ def draw_dose_verdict(ui, s, t):
         s.set(2, "pump %s mL/h" % v["pump_ml_h"])
     if v.get("min_minutes"):
         s.set(3, "over >= %s min" % v["min_minutes"])
-    msgs = v.get("messages") or [""]
+    msgs = verdict_lines(v)
     msg = msgs[ui.sel % len(msgs)]
     s.set(4, msg[:16])
     s.set(5, msg[16:32])
     s.set(6, msg[32:48])
     action = {"adequate": "OK give", "underdosed": "OK give (low)", "soft": "OK override"}
     s.set(7, action.get(v["verdict"], "REFUSED  BACK") + " BACK" if v["verdict"] in action else "REFUSED  BACK")
+
+
+def verdict_lines(v):
+    """The verdict's messages, the limits that decided it first (what the nurse must read)."""
+    first = [lim.get("message", "") for lim in v.get("limits") or []]
+    return (first + [m for m in v.get("messages") or [] if m not in first]) or [""]
 
 
 def draw_dose_reason(ui, s, t):
@@ -373,7 +379,7 @@ def draw_weight_verdict(ui, s, t):
     s.mark(invert=0)
     p = v.get("prev_weight_g")
     s.set(1, "previous %s" % ("-" if p is None else "%d kg" % ((p + 500) // 1000)))
-    msgs = v.get("messages") or [""]
+    msgs = verdict_lines(v)
     msg = msgs[ui.sel % len(msgs)]
     s.set(3, msg[:16])
     s.set(4, msg[16:32])
