@@ -45,8 +45,8 @@ def problem(evs, i, marked):
 def scan(evs):
     """(refs, at): the entries marked in error and the indices of their marks,
     in log order, up to the first mark that does not fit (replay stops there)."""
-    refs = []
-    at = []
+    refs = []  # type: list
+    at = []  # type: list
     i = 0
     for ev in evs:
         if ev.get("type") == "void":
