@@ -483,9 +483,10 @@ def prepare(st, evs):
     entered in error (voids.py), so the fold leaves them out from the start."""
     for ev in evs:
         if type(ev) is dict and ev.get("type") == "void":
-            from . import voids
+            from . import heap, voids
 
             st.voided, st.void_at = voids.scan(evs)
+            heap.forget("voids")  # only needed while the log is read (a board's heap)
             return
 
 
