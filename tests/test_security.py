@@ -650,6 +650,8 @@ def test_infusion_rates_are_checked_like_doses():
     ev = h.unit.events[data["seq"]]
     assert ev["type"] == "infusion" and ev["action"] == "start" and ev["rate_ug_kg_h"] == 3000
     assert h.err("INFUSION change propofol rate=20000").startswith("HARD")  # 333 mcg/kg/min
+    assert h.err("INFUSION start propofol rate=3000").startswith("REFUSED")  # already running: a change
+    assert h.err("INFUSION change midazolam rate=100").startswith("REFUSED")  # none running: a start
     assert h.ok("INFUSION stop propofol").startswith("seq=")
     assert h.err("INFUSION stop propofol").startswith("REFUSED")  # nothing running
 

@@ -740,6 +740,11 @@ class Link:
             raise _args_error("action must be one of %s" % ", ".join(_events.INFUSION_ACTIONS))
         # a start or change is a rate: checked by the dose checker as DOSE rate= is
         rate = _int_arg(args, "rate", 1, 100000000)
+        key = self.unit.library.resolve_drug(drug) if self.unit.library.verified else None
+        if key is not None and self.unit._infusion_running(key) != (action == "change"):
+            raise ValueError("%s infusion %s: use %s" % (
+                key, "is running" if action == "start" else "is not running",
+                "change" if action == "start" else "start"))
         return self._give(drug, "infusion", {"rate": "%d mcg/kg/h" % rate}, args.get("override"))
 
     def _cmd_wean(self, args):
