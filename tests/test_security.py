@@ -710,6 +710,8 @@ def test_a_host_that_never_reads_does_not_stall_the_loop(uart):
 
 def test_transmit_buffer_is_bounded_and_overflow_is_counted():
     h = Harness(weight_kg=70)
+    h.ok("LOG")
+    assert len(h.link._tx) == 0  # a host that reads costs no transmit buffer
     taken = []
     h.emu.board.uart_write = lambda data: 0  # a link that takes nothing
     for i in range(400):  # ~ 9 KB of replies: more than the buffer holds
