@@ -650,6 +650,8 @@ def test_infusion_rates_are_checked_like_doses():
     ev = h.unit.events[data["seq"]]
     assert ev["type"] == "infusion" and ev["action"] == "start" and ev["rate_ug_kg_h"] == 3000
     assert h.err("INFUSION change propofol rate=20000").startswith("HARD")  # 333 mcg/kg/min
+    assert h.err("INFUSION start propofol rate=3000").startswith("REFUSED")  # already running: a change
+    assert h.err("INFUSION change midazolam rate=100").startswith("REFUSED")  # none running: a start
     assert h.ok("INFUSION stop propofol").startswith("seq=")
     assert h.err("INFUSION stop propofol").startswith("REFUSED")  # nothing running
 
@@ -708,6 +710,8 @@ def test_a_host_that_never_reads_does_not_stall_the_loop(uart):
 
 def test_transmit_buffer_is_bounded_and_overflow_is_counted():
     h = Harness(weight_kg=70)
+    h.ok("LOG")
+    assert len(h.link._tx) == 0  # a host that reads costs no transmit buffer
     taken = []
     h.emu.board.uart_write = lambda data: 0  # a link that takes nothing
     for i in range(400):  # ~ 9 KB of replies: more than the buffer holds

@@ -225,7 +225,7 @@ class Link:
         self.stats = {"lines": 0, "ok": 0, "err": 0, "crc": 0, "frame": 0, "binary": 0, "toolong": 0,
                       "partial": 0, "control": 0, "retries": 0, "dropped": 0, "events": 0, "connections": 0}
         self.stats["tx_dropped"] = 0
-        self._tx = bytearray(TX_BUF)  # frames not yet taken by the UART, oldest first
+        self._tx = bytearray(0)  # frames not yet taken by the UART, oldest first (TX_BUF bytes once needed)
         self._tx_mv = memoryview(self._tx)
         self._tx_n = 0
         self._has_lid = hasattr(hal, "link_id")
@@ -284,11 +284,23 @@ class Link:
         self._out(_f.seal(body))
 
     def _out(self, frame):
-        """Queue one whole frame for the host and send what the UART takes now.
-        Never blocks: a frame that does not fit in the buffer is dropped whole
-        (a host that stops reading loses lines, never the unit its loop)."""
-        n = self._tx_n
+        """Send one whole frame; what the UART does not take now waits in the
+        transmit buffer (allocated the first time a host falls behind: a host
+        that reads, or none, never costs the heap).  Never blocks: a frame that
+        does not fit is dropped whole and counted (a host that stops reading
+        loses lines, never the unit its loop)."""
         m = len(frame)
+        if not self._tx_n:
+            k = self.hal.uart_write(frame)
+            if k is None or k >= m:
+                return
+            if k > 0:  # the rest of this frame fits: the buffer is empty and a frame is < TX_BUF
+                frame = memoryview(frame)[k:]
+                m -= k
+        if not len(self._tx):
+            self._tx = bytearray(TX_BUF)
+            self._tx_mv = memoryview(self._tx)
+        n = self._tx_n
         if n + m > TX_BUF:
             self._flush()
             n = self._tx_n
@@ -747,6 +759,11 @@ class Link:
             raise _args_error("action must be one of %s" % ", ".join(_events.INFUSION_ACTIONS))
         # a start or change is a rate: checked by the dose checker as DOSE rate= is
         rate = _int_arg(args, "rate", 1, 100000000)
+        key = self.unit.library.resolve_drug(drug) if self.unit.library.verified else None
+        if key is not None and self.unit._infusion_running(key) != (action == "change"):
+            raise ValueError("%s infusion %s: use %s" % (
+                key, "is running" if action == "start" else "is not running",
+                "change" if action == "start" else "start"))
         return self._give(drug, "infusion", {"rate": "%d mcg/kg/h" % rate}, args.get("override"))
 
     def _cmd_wean(self, args):

@@ -38,6 +38,7 @@ BUTTON_PINS = ((10, _hal.BTN_UP), (11, _hal.BTN_DOWN), (12, _hal.BTN_OK), (13, _
 DEBOUNCE_MS = const(40)
 SLOT_MS = const(50)  # buzzer / light sequencer step
 LINK_GAP_MS = const(30000)  # host link: silence after which the next byte is a new connection
+TX_CHUNK = const(1088)  # host link: bytes per write, a whole frame
 TX_BACKOFF_MS = const(1000)  # host link: a host that does not read gets nothing written this long
 WDT_MS = const(8000)  # rp2040 maximum is about 8.3 s
 BUZZER_HZ = const(2000)
@@ -483,11 +484,12 @@ class PicoHal(_hal.Hal):
         return self._link
 
     def uart_write(self, data):
-        """Non-blocking as the core needs it (hal.Hal.uart_write): at most one USB
-        packet (64 bytes), and only when the CDC reports room.  MicroPython's CDC
-        write waits (up to its TX timeout) when a connected host does not read; a
-        write that took that long means the host is not reading: nothing more is
-        written for TX_BACKOFF_MS, the link keeps or drops the rest."""
+        """Non-blocking as the core needs it (hal.Hal.uart_write): at most
+        TX_CHUNK bytes, and only when the CDC reports room.  A host that reads
+        drains that in about a millisecond; MicroPython's CDC write waits (up to
+        its TX timeout) when a connected host does not read, and a write that
+        took that long means the host is not reading: nothing more is written
+        for TX_BACKOFF_MS, the link keeps or drops the rest."""
         if time.ticks_diff(time.ticks_ms(), self._tx_hold) < 0:
             return 0
         ready = False
@@ -496,9 +498,9 @@ class PicoHal(_hal.Hal):
         if not ready:
             return 0
         n = len(data)
-        if n > 64:
-            n = 64
-            data = data[:64]
+        if n > TX_CHUNK:
+            n = TX_CHUNK
+            data = data[:TX_CHUNK]
         t0 = time.ticks_ms()
         self._stdout.write(data)
         if time.ticks_diff(time.ticks_ms(), t0) > 20:
