@@ -37,9 +37,10 @@ def build_parser():
     parser = argparse.ArgumentParser(
         prog="statim",
         description="Statim: status-epilepticus bedside unit - emulator, host tools and checks.",
-        epilog="PORT is a serial port (/dev/ttyACM0, COM3), a pty path, socket://HOST:PORT, emu://[NAME], "
-               "or auto (the first Statim-looking port; `statim devs` lists them). Chain commands on one "
-               "connection with +: statim status PORT + log export --format csv.\n\n" + cliutil.EXIT_CODES_HELP,
+        epilog="PORT is a serial port (/dev/ttyACM0, COM3), a pty path, socket://HOST:PORT, emu://[NAME],\n"
+               "or auto (the first Statim-looking port, the default; `statim devs` lists them).\n"
+               "Chain commands on one connection with +: statim status PORT + log export --format csv\n\n"
+               + cliutil.EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version="statim %s" % version())

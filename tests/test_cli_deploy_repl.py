@@ -72,3 +72,39 @@ def test_repl_without_a_key_names_the_problem(tmp_path, capsys, monkeypatch):
     finally:
         live.stop()
     assert rc == 1 and "maintenance key" in err
+
+
+def test_a_raw_repl_entry_in_bedside_mode_gets_one_clear_line(tmp_path):
+    """mpremote enters the raw REPL with \\r\\x03 then \\r\\x01 and prints what came back when
+    the banner does not: the unit says in one line why, instead of staying silent."""
+    import serial
+    import time
+
+    from firmware.core import frames as _f
+    from mpremote.transport_serial import SerialTransport, TransportError
+
+    live = LiveUnit(uart="pty", flash_dir=str(tmp_path / "flash")).start()
+    try:
+        s = serial.Serial(live.port, timeout=0.2)
+        s.write(b"\r\x03")
+        time.sleep(0.3)
+        s.write(b"\r\x01")
+        got = b""
+        end = time.monotonic() + 2
+        while time.monotonic() < end and b"\n" not in got:
+            got += s.read(200)
+        s.close()
+        lines = [x for x in got.split(b"\n") if x.strip()]
+        assert len(lines) == 1, got
+        text = _f.unseal(lines[0], len(lines[0]))  # a Statim frame: host tools read it too
+        assert "bedside mode" in text and "statim repl" in text, text
+        t = SerialTransport(live.port, timeout=0.2)
+        try:
+            with pytest.raises(TransportError):
+                t.enter_raw_repl(timeout_overall=1.5)
+        finally:
+            t.close()
+        with link.open_link(live.port) as c:  # still a healthy bedside unit
+            assert c.hello()["unit"] == "STATIM-0001"
+    finally:
+        live.stop()

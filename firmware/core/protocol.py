@@ -419,7 +419,10 @@ class Link:
                 if b == 13:
                     continue
                 if b < 0x20:
-                    # Ctrl-C, Ctrl-A, ...: cancel the partial line (resync)
+                    # Ctrl-C, Ctrl-A, ...: cancel the partial line (resync).  Ctrl-A at a line
+                    # start is a raw-REPL entry (mpremote): say why there is none, in one line.
+                    if b == 1 and not self._n:
+                        self._junk("-", _f.E_AUTH, "bedside mode: the REPL needs a maintenance login (statim repl)")
                     self.stats["control"] += 1
                     if self._n:
                         self.stats["partial"] += 1
