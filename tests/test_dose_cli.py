@@ -24,7 +24,7 @@ def test_dose_json_keys_and_numbers(capsys):
     assert KEYS <= set(d)
     assert d["verdict"] == "hard"
     assert d["volume_ml"] == 28.0 and d["min_minutes"] == 9.4
-    assert d["counts_as_adequate"] is False  # refused (the rate): never given, so it counts toward nothing
+    assert d["counts_as_adequate"] is True  # the amount is a full load; the rate is what is refused
 
 
 def test_dose_weight_in_lb(capsys):
