@@ -214,3 +214,16 @@ def test_statim_dose_prev_weight(prev, entry, verdict, code):
     assert v["weight_check"]["verdict"] == verdict
     assert [x["code"] for x in v["weight_check"]["limits"]] == [code]
     assert v["verdict"] != "adequate"  # the dose at an unconfirmed weight needs confirmation too
+
+
+def test_weight_is_still_checked_when_the_library_cannot_be_verified():
+    """Doses are refused on an unverified library; a weight still goes on the record with the
+    same re-entry rule (built-in limits) and is never applied unchecked."""
+    from firmware.core import druglib
+
+    bad = druglib.loads(b"not a library")
+    assert not bad.verified
+    assert dosecheck.check_weight("154 kg", 70000, library=bad)["verdict"] == "soft"
+    assert dosecheck.check_weight("72 kg", 70000, library=bad)["verdict"] == "adequate"
+    assert dosecheck.check_weight("0 kg", 70000, library=bad)["verdict"] == "error"
+    assert dosecheck.check_weight("700 kg", None, library=bad)["verdict"] == "error"

@@ -188,9 +188,11 @@ def _weight_change(v, lib, weight_g, prev_weight_g):
         raise _Refuse("previous weight must be a positive number of grams")
     w = units.fmt_weight(weight_g)
     pw = units.fmt_weight(prev_weight_g)
-    st = lib.settings if lib.verified else _WEIGHT_DEFAULTS  # type: dict
-    lo, hi = st.get("lb_ratio_permille", _WEIGHT_DEFAULTS["lb_ratio_permille"])
-    chg = st.get("weight_change_soft_permille", _WEIGHT_DEFAULTS["weight_change_soft_permille"])
+    lo, hi = _LB_RATIO_PERMILLE
+    chg = _CHANGE_SOFT_PERMILLE
+    if lib.verified:
+        lo, hi = lib.setting("lb_ratio_permille")
+        chg = lib.settings.get("weight_change_soft_permille", chg)
     if lo * prev_weight_g <= 1000 * weight_g <= hi * prev_weight_g:
         _finding(v, SOFT, "weight_lb_as_kg",
                  "weight %s is %s times the previous %s: was the weight entered in lb? (%s lb = %s)" % (
@@ -209,8 +211,9 @@ def _weight_change(v, lib, weight_g, prev_weight_g):
 
 # Used for a weight entry when the library cannot be verified (doses are refused
 # then, but the weight still goes on the record with the same checks).
-_WEIGHT_DEFAULTS = {"weight_error_below_g": 300, "weight_error_above_g": 350000, "lb_ratio_permille": [2090, 2310],
-                    "weight_change_soft_permille": 200}
+_WEIGHT_BOUNDS_G = {"weight_error_below_g": 300, "weight_error_above_g": 350000}
+_LB_RATIO_PERMILLE = (2090, 2310)
+_CHANGE_SOFT_PERMILLE = 200
 
 
 def _check_weight_plausible(v, lib, weight_g, age_group, inferred, prev_weight_g):
@@ -302,7 +305,7 @@ class _Defaults:
     verified = False
 
     def setting(self, name):
-        return _WEIGHT_DEFAULTS[name]
+        return _WEIGHT_BOUNDS_G[name]
 
 
 # ------------------------------------------------------ reference doses ----
