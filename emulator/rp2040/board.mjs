@@ -75,6 +75,13 @@ function readSymbols(file) {
 const SYMS = readSymbols(ELF);
 const ERASE = SYMS.byName.get('flash_range_erase'), PROGRAM = SYMS.byName.get('flash_range_program');
 if (ERASE === undefined || PROGRAM === undefined) throw new Error(`${ELF}: no flash_range_erase/flash_range_program`);
+// A flat profile of the firmware: busy cycles per function (ELF symbols), between two 'profile' commands.
+let prof = null, profWatch = -1, profLR = 0, profR0 = 0, profCalls = new Map(); // and who calls one function (watch)
+function functionAt(pc) {
+  let lo = 0, hi = SYMS.funcs.length - 1, best = null;
+  while (lo <= hi) { const m = (lo + hi) >> 1; if (SYMS.funcs[m][0] <= pc) { best = SYMS.funcs[m]; lo = m + 1; } else hi = m - 1; }
+  return best && pc < best[0] + Math.max(best[1], 1) ? best[2] : (pc >= 0x20000000 ? 'RAM' : '?');
+}
 function symbolAt(pc) {
   let lo = 0, hi = SYMS.funcs.length - 1, best = null;
   while (lo <= hi) { const m = (lo + hi) >> 1; if (SYMS.funcs[m][0] <= pc) { best = SYMS.funcs[m]; lo = m + 1; } else hi = m - 1; }
@@ -364,7 +371,12 @@ function step() {
       }
       const pc = core.PC;
       if (pc === ERASE || pc === PROGRAM) { trapFlash(pc); continue; }
+      if (prof && pc === profWatch) { profLR = core.LR; profR0 = core.registers[0]; }
       const c = core.executeInstruction();
+      if (prof) {
+        prof.set(pc, (prof.get(pc) || 0) + c);
+        if (pc === profWatch) { const k = functionAt(profLR & ~1) + ' size ' + profR0; profCalls.set(k, (profCalls.get(k) || 0) + 1); }
+      }
       stats.busy_cycles += c;
       clock.tick(c * CYCLE_NS);
     }
@@ -428,6 +440,19 @@ function control(m) {
     case 'reset': // a power cycle without losing the process: reset reason power-on, scratch cleared
       chipReset({ reason: 0, scratch: new Uint32Array(8) }); halted = null; return reply({});
     case 'console': return reply({ text: consoleTail.toString('latin1') });
+    case 'profile': { // {on: true} starts counting; {on: false} stops and answers the top functions
+      if (m.on) {
+        prof = new Map(); profCalls = new Map();
+        profWatch = m.watch ? (SYMS.byName.get(m.watch) ?? -1) : -1;
+        return reply({ on: true, watch: profWatch });
+      }
+      const agg = new Map();
+      let total = 0;
+      for (const [pc, c] of prof ?? []) { const f = functionAt(pc); agg.set(f, (agg.get(f) || 0) + c); total += c; }
+      prof = null;
+      return reply({ total, top: [...agg].sort((a, b) => b[1] - a[1]).slice(0, m.top ?? 40),
+        callers: [...profCalls].sort((a, b) => b[1] - a[1]).slice(0, 20) });
+    }
     case 'quit': reply(statsObj()); fs.fsyncSync(flashFd); process.exit(0);
     default: return emit({ id, ok: false, error: `unknown cmd ${m.cmd}` });
   }

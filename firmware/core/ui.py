@@ -48,10 +48,12 @@ OVERRIDE_REASONS = ("physician order", "pt-specific need", "protocol", "repeat i
 # nothing doing it (the idle loop allocates 0 bytes: heap_lock test in
 # tests/test_unit_unixport.py), so its rows are assembled from strings made
 # once: labels per stage, phase, due slot and alarm, and numbers digit by
-# digit from DIGITS -- indexing a str gives MicroPython's interned one-character
-# string, no heap, the same object every time.  (A tuple "00".."99" would cost
-# ~8 KB: a .mpy loads each element of a constant tuple as its own str object.)
-DIGITS = "0123456789"
+# digit from DIGITS -- MicroPython's interned one-character strings, no heap, the
+# same object every time.  A tuple of them, made once: indexing a str would look
+# the character up in the interned-string pool on every use (~0.1 ms each on a
+# Pico).  (A tuple "00".."99" would cost ~8 KB: a .mpy loads each element of a
+# constant tuple as its own str object.)
+DIGITS = tuple("0123456789")
 _STAGE_ROW = tuple(STAGE_SHORT.get(x, x) for x in _episode.STAGES)  # index: state.stage
 _AES_ROW = tuple("AES " + PHASE_SHORT.get(x, x) for x in _episode.PHASES)  # index: phases.phase()
 _SE_ROW = {k: "> " + v for k, v in SE_SHORT.items()}
@@ -248,8 +250,14 @@ class Ui:
                     "" if _alarms.audible(st, i, t) else " (q)")
 
     def _next_due(self, s, row, t):
+        _phases.next_due(self.unit.state, t, self._due)
+        self._due_row(s, row, t)
+
+    def _due_row(self, s, row, t):
+        """The due row from self._due as of the last full draw: which action is next and its
+        status change only at an engine deadline or an event, and either redraws the page."""
         due = self._due
-        i = _phases.next_due(self.unit.state, t, due)
+        i = due[0]
         if i < 0:
             s.set(row, "")
         elif due[2] == _phases.OVERDUE:
@@ -267,7 +275,7 @@ class Ui:
         tp = self._tp
         mmss_parts(t - _phases.clock_start(self.unit.state), tp)
         s.set_parts(1, tp[0], tp[1], tp[2], tp[3], tp[4], tp[5])
-        self._next_due(s, 4, t)
+        self._due_row(s, 4, t)
 
     def _draw_home(self, s, t):
         # Every row from prebuilt strings and DIGITS: redrawn each second, allocation-free.

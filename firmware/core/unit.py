@@ -117,6 +117,7 @@ class Unit:
         self.eeg = {"attached": False, "seizure": False, "bsr_percent": 0, "burden_percent": 0, "se": False,
                     "bs": False, "bsr_trend": []}  # type: dict
         self.ui = _ui.Ui(self)
+        self._render = self.ui.render  # bound once: the idle step passes it to heap.quiet
 
     def _boot(self, stored, rules):
         """Replay the log and start.  A stored record that is not a valid event (its
@@ -504,7 +505,10 @@ class Unit:
         changed = bool(busy) or crossed or synced or len(self.engine.events) != n0
         if changed:  # the tone and the light follow the alarms, which change only then
             self._drive_outputs(t)
-        self.ui.render(t, changed)
+        if changed or not _heap.quiet(self._render, t, False):  # idle: frames off the heap
+            if not changed:
+                self.ui._rendered_t = -1  # the quiet redraw stopped part-way: draw the page whole
+            self.ui.render(t, True)
         self._release_checker(t)
         # idle: nothing came in, nothing was logged, no dose checker loaded
         self.heap.step_done(not busy and len(self.engine.events) == n0 and self._checker is None)

@@ -1,0 +1,89 @@
+"""heap.quiet: the idle redraw runs with the heap locked (MicroPython puts large Python frames on
+the C stack then, instead of searching a fragmented heap for them), and a redraw that needs the
+heap after all is done again unlocked -- the screen is the same either way."""
+import pytest
+
+from firmware.core import heap
+from firmware.core import ui as _ui
+from firmware.core import unit as _unit
+from test_ui_idle_render import Hal
+
+
+class Lock:
+    def __init__(self):
+        self.depth = 0
+        self.calls = 0
+
+    def lock(self):
+        self.depth += 1
+        self.calls += 1
+
+    def unlock(self):
+        self.depth -= 1
+
+
+@pytest.fixture
+def lock(monkeypatch):
+    lk = Lock()
+    monkeypatch.setattr(heap, "_heap_lock", lk.lock)
+    monkeypatch.setattr(heap, "_heap_unlock", lk.unlock)
+    return lk
+
+
+def test_quiet_runs_the_work_locked_and_unlocks(lock):
+    seen = []
+    assert heap.quiet(lambda a, b: seen.append((a, b, lock.depth)), 1, 2) is True
+    assert seen == [(1, 2, 1)] and lock.depth == 0
+
+
+def test_quiet_says_when_the_work_needed_the_heap(lock):
+    def needs_heap(a, b):
+        raise MemoryError("memory allocation failed, heap is locked")
+
+    assert heap.quiet(needs_heap, 0, 0) is False
+    assert lock.depth == 0
+
+
+def test_other_errors_pass_through_unlocked(lock):
+    def broken(a, b):
+        raise ValueError("bad")
+
+    with pytest.raises(ValueError):
+        heap.quiet(broken, 0, 0)
+    assert lock.depth == 0
+
+
+def test_cpython_has_no_lock_and_just_runs_the_work():
+    seen = []
+    assert heap.quiet(lambda a, b: seen.append(a + b), 1, 2) is True
+    assert seen == [3]
+
+
+def test_an_idle_redraw_that_needs_the_heap_is_drawn_whole_unlocked(lock):
+    hal = Hal()
+    u = _unit.Unit(hal)
+    u.onset()
+    for second in range(1, 10):
+        hal.ms = second * 1000
+        u.step()
+    calls = lock.calls
+    hal.ms = 10000
+    u.step()
+    assert lock.calls == calls + 1  # an idle step: the redraw ran under the lock
+    real = u.ui._home_clock
+    failed = []
+
+    def home_clock_needing_heap(s, t):
+        if lock.depth:
+            s.set(1, "XX")  # part of the page drawn, then the heap is needed
+            failed.append(t)
+            raise MemoryError("memory allocation failed, heap is locked")
+        real(s, t)
+
+    u.ui._home_clock = home_clock_needing_heap
+    hal.ms = 11000
+    u.step()
+    assert failed == [u.now()]
+    ref = _ui.Ui(u)
+    assert u.ui.screen.rows == ref.render(u.now(), True).rows
+    assert u.ui.screen.rows[1] == "00:11"

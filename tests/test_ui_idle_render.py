@@ -1,0 +1,75 @@
+"""The idle step's home screen is the full home screen.
+
+An idle step (nothing came in, no deadline crossed) redraws only the rows that move with the
+clock -- the timer and the due countdown -- and takes the due action (which one, waiting / open /
+overdue) from the last full draw: those change only at an engine deadline or with an event, and
+either makes the step a full redraw.  Checked second by second through an episode whose due row
+goes through every status (clinical.md §5 timeline: BZD at 0-5 min, repeat at 5-10, second line
+by 20, third line by 40), against a home screen drawn from scratch at the same time.
+"""
+from firmware.core import hal as _hal
+from firmware.core import phases as _phases
+from firmware.core import ui as _ui
+from firmware.core import unit as _unit
+
+
+class Hal(_hal.Hal):
+    def __init__(self):
+        self.ms = 0
+
+    def ticks_ms(self):
+        return self.ms & 0x3FFFFFFF
+
+    def rtc_s(self):
+        return 1790000000 + self.ms // 1000
+
+    def sleep_ms(self, ms):
+        self.ms += ms
+
+    def show(self, screen):
+        pass
+
+    def poll_buttons(self):
+        return 0
+
+    def set_tone(self, pattern):
+        pass
+
+    def set_led(self, colour, flashing):
+        pass
+
+    def eeg_fs(self):
+        return 0
+
+    def wdt_feed(self):
+        pass
+
+
+def fresh_rows(u, t):
+    ref = _ui.Ui(u)
+    return ref.render(t, True).rows
+
+
+def test_idle_steps_show_what_a_full_redraw_shows_through_every_due_status():
+    hal = Hal()
+    u = _unit.Unit(hal)
+    u.set_weight("70 kg")
+    u.onset()
+    plan = {60: ("lorazepam", "4 mg"), 720: ("levetiracetam", "4200 mg")}  # 1:00 BZD, 12:00 second line
+    seen = set()
+    idle = 0
+    for second in range(1, 45 * 60):
+        hal.ms = second * 1000
+        if second in plan:
+            drug, dose = plan[second]
+            assert u.give(drug, "iv", dose=dose)["logged"]
+        n0 = len(u.events)
+        deadline_before = u._deadline
+        u.step()
+        t = u.now()
+        if len(u.events) == n0 and not 0 <= deadline_before <= t:
+            idle += 1
+        assert u.ui.screen.rows == fresh_rows(u, t), "at %d s" % second
+        seen.add(u.ui._due[2])
+    assert idle > 2000  # most steps were idle ones
+    assert {_phases.WAITING, _phases.OPEN, _phases.OVERDUE} <= seen, seen
