@@ -99,7 +99,47 @@ def view(hello, st):
         "clock_set": not st.get("clock_unset"),
         "unit_time": t,
         "warnings": _warnings(st),
+        "age_months": st.get("age_months"),
+        "evidence": evidence(st),
     }
+
+
+# What each state flag means for the team, and what it rests on: a guideline
+# (tags as in clinical.md: [C] confirmed, [S] secondary source) or a design
+# choice of the unit [D] where the guidelines are silent (docs/clinical-rules.md).
+FLAG_NOTES = {
+    "t2_exceeded": ("seizure beyond t2: long-term consequences likely", "ILAE 2015 [C]"),
+    "bzd_underdosed": ("the benzodiazepine given was below the adequate dose", "ESETT / AES 2016 [C]"),
+    "weaning_recurrence_lt_24h": ("recurrence on weaning within 24 h of the anesthetic", "Shorvon & Ferlisi 2011 [C]"),
+    "norse": ("NORSE (staff entry)", "Hirsch 2018 [C]"),
+    "fires": ("FIRES (staff entry)", "Hirsch 2018 [C]"),
+    "prolonged_rse": ("refractory SE for 7 days or more", "Hirsch 2018 [U]"),
+    "prolonged_srse": ("super-refractory SE for 7 days or more", "Hirsch 2018 [U]"),
+    "clock_unset": ("the wall clock is not set: times since power-up only", "design choice [D]"),
+    "first_line_phenobarbital": ("phenobarbital as initial therapy: first line answered, ESETT gate not met",
+                                 "AES 2016 [S]; the gate rule is a design choice [D], RR2 rule 7"),
+    "log_invalid": ("stored records quarantined at start-up (kept, not replayed)", "design choice [D]"),
+    "anesthetic_before_second_line": ("anesthetic started before any second-line load; SRSE timed from it",
+                                      "design choice [D], RR2 rule 10 (Shorvon & Ferlisi assume RSE first)"),
+    "power_gap": ("power was lost during the episode; the RTC's gap is in the timers", "design choice [D], RR2 rule 1"),
+    "settings_defaults": ("both settings copies unreadable: defaults in use", "design choice [D]"),
+    "log_seq_gaps": ("sequence gaps in the stored log (kept, counted)", "design choice [D]"),
+}
+UNDER_TWO = ("outside the guideline's population (under 2 years: ESETT enrolled from 2 y, AES excludes "
+             "neonates): neonatal dosing needs a neonatal protocol; gate and adequacy labels are extrapolated")
+
+
+def evidence(st):
+    """What the evidence does not cover for this patient, and which active flags are design choices."""
+    out = []
+    age = st.get("age_months")
+    if isinstance(age, int) and not isinstance(age, bool) and age < 24:
+        out.append(UNDER_TWO)
+    for f in st.get("flags") or []:
+        note = FLAG_NOTES.get(f)
+        if note:
+            out.append("%s: %s (%s)" % (f, note[0], note[1]))
+    return out
 
 
 def _warnings(st):
@@ -144,6 +184,8 @@ def lines(v):
         out.append("due   %s: %s" % (d["label"], d["countdown"]))
     if v["flags"]:
         out.append("flags %s" % ", ".join(str(f) for f in v["flags"]))
+    for e in v.get("evidence") or []:
+        out.append("note  " + e)
     return out
 
 

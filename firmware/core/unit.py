@@ -393,6 +393,8 @@ class Unit:
         self.engine.tick(t)
         s = self.engine.snapshot(t)
         s["weight_g"] = self.weight_g
+        if self.age_months is not None:
+            s["age_months"] = self.age_months  # entered with the weight (dose bands, the under-2 warning)
         s["clock_unset"] = self.engine.clock.clock_unset
         if not s["clock_unset"]:
             s["unix"] = _clock.statim_to_unix(self.engine.clock.wall())  # the wall label of t
