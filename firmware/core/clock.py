@@ -177,6 +177,12 @@ class Clock:
         """The wall label of now, in Statim seconds (meaningless while clock_unset)."""
         return self.now() + self.offset
 
+    def ms_to_next_second(self):
+        """Milliseconds until the count reaches its next whole second (allocates nothing):
+        a loop that sleeps this long redraws a seconds display as the second turns."""
+        self.now()
+        return 1000 - self._ms
+
     def now(self):
         """Current timer seconds (int, small on MicroPython until 2054)."""
         t = self._ticks()

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
 FIRMWARE_VERSION = "0.1.0"
 IDLE_WAKE_MS = 1000  # the home screen shows seconds: wake at least once a second
+WAKE_AFTER_MS = 2  # wake just after the second turns, not just before it
 EEG_BLOCK = 64  # samples read from the HAL per call
 CLOCK_SYNC_S = 60  # how often the main loop re-reads the RTC (when the HAL's RTC can drift)
 CHECKER_KEEP_S = 30  # the dose checker stays loaded this long after its last use
@@ -520,7 +521,10 @@ class Unit:
         if reason is None:
             hal.wdt_feed()
         self.loop_ms = _clock.ticks_diff(hal.ticks_ms(), t0)
-        wait = IDLE_WAKE_MS
+        # Wake as the timer clock's second turns, so the seconds shown are never a second late
+        # (a fixed 1 s sleep keeps whatever phase the loop happens to have).
+        clk = self.engine.clock
+        wait = IDLE_WAKE_MS if clk is None else clk.ms_to_next_second() + WAKE_AFTER_MS
         if deadline >= 0 and (deadline - t) * 1000 < wait:
             wait = max(0, (deadline - t) * 1000)
         return wait
