@@ -20,7 +20,8 @@ DUE_TEXT = {"first_line": "first-line benzodiazepine", "bzd_repeat": "repeat ben
             "second_line": "second-line drug", "third_line": "third-line (anesthetic)",
             "wean_window": "wean window"}
 ALARM_TEXT = {"first_line_overdue": "first-line benzodiazepine overdue", "second_line_overdue":
-              "second-line drug overdue", "stage_escalation": "stage escalated"}
+              "second-line drug overdue", "stage_escalation": "stage escalated",
+              "library_refused": "drug library refused: built-in library in use"}
 
 
 def duration(s):

@@ -39,7 +39,8 @@ WEANING_RECURRENCE = 7
 CLOCK_UNSET = 8
 STORAGE_FULL = 9
 SETTINGS_DEFAULTS = 10
-N_ALARMS = 11
+LIBRARY_REFUSED = 11
+N_ALARMS = 12
 NAMES = _rules.ALARM_NAMES
 
 HIGH = 0
@@ -86,6 +87,8 @@ def _condition(st, i, t):
         return st.storage_full
     if i == SETTINGS_DEFAULTS:
         return st.settings_lost
+    if i == LIBRARY_REFUSED:
+        return st.library_refused
     return st.clock_unset  # CLOCK_UNSET
 
 

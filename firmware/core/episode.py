@@ -62,7 +62,8 @@ SUB_WEAN_RECURRENCE = 5
 # Flag bits for compact timelines (bit i = FLAG_NAMES[i]).
 FLAG_NAMES = ("t2_exceeded", "bzd_underdosed", "weaning_recurrence_lt_24h", "norse", "fires",
               "prolonged_rse", "prolonged_srse", "clock_unset", "first_line_phenobarbital",
-              "log_invalid", "anesthetic_before_second_line", "power_gap", "settings_defaults")
+              "log_invalid", "anesthetic_before_second_line", "power_gap", "settings_defaults",
+              "library_refused")
 
 
 class State:
@@ -116,6 +117,7 @@ class State:
         self.voided = []
         self.void_at = []
         self.settings_lost = False  # both settings copies unreadable at start-up: defaults in use
+        self.library_refused = False  # the installed drug library refused at start-up: built-in in use
         self.storage_full = False  # set by the engine while the flash refuses records (not from the log)
         self.bzd_underdosed = False
         # Treatment
@@ -445,6 +447,7 @@ def _effect(st, ev, assess):
         _clock_label(st, ev.get("delta", 0), not st.clock_unset)
         st.clock_unset = not ev["rtc"]
         st.settings_lost = False  # each start-up says again if its settings were unreadable
+        st.library_refused = False  # ... and if it refused its installed library
         if "gap" in ev and st.started and not st.closed:
             st.gap_n += 1
             g = ev["gap"]
@@ -461,6 +464,12 @@ def _effect(st, ev, assess):
             st.settings_lost = True
         elif action == "settings":
             st.settings_lost = False  # maintenance saved settings: a good copy is on flash again
+        elif action == "druglib_refused":
+            # the boot check's refusal (unit.refuse_installed), not a refused upload (DLCOMMIT)
+            if ev.get("detail", "").startswith(_events.BUILTIN_LIB):
+                st.library_refused = True
+        elif action == "druglib":
+            st.library_refused = False  # maintenance installed a library: it is the one in use
     elif kind == "end":
         st.closed = True
         st.active = False
@@ -589,6 +598,8 @@ def flags_mask(st):
         m |= 2048
     if st.settings_lost:
         m |= 4096
+    if st.library_refused:
+        m |= 8192
     return m
 
 

@@ -66,7 +66,10 @@ Types and their fields (besides type, t):
              on its defaults (written by the unit after power_up).  Recorded only: it never
              changes the episode state, except for the unit's own flags:
              clock (clock_unset off), settings_damaged (settings_defaults on,
-             until the next power_up or a settings change).
+             until the next power_up or a settings change), druglib_refused
+             whose detail starts with BUILTIN_LIB (written by the unit after
+             power_up: the installed library failed its boot check;
+             library_refused on, until the next power_up or a druglib).
   invalid    reason (str); optional record (the stored record as it was).
              Never logged: the engine puts it in place of a stored record
              that failed validation at replay (quarantine, engine.py).  It
@@ -94,6 +97,7 @@ NOTE_MAX = 200
 MAINT_ACTIONS = ("login", "login_fail", "locked", "logout", "clock", "druglib", "druglib_refused",
                  "settings", "clear_log", "repl", "settings_damaged")
 NAME_MAX = 32
+BUILTIN_LIB = "built-in library in use: "  # starts the detail of the boot check's druglib_refused
 REQ_MAX = 50  # "req": "<request id>:<32 hex digits>", the link request that logged the event
 WEIGHT_MIN_G = 300  # smallest preterm neonate; anything below is an entry error
 WEIGHT_MAX_G = 350000

@@ -42,7 +42,7 @@ INITIAL_ALTERNATIVES = ("phenobarbital",)
 PRIORITIES = ("high", "medium", "low")
 ALARM_NAMES = ("first_line_overdue", "second_line_overdue", "third_line_overdue", "t2_exceeded",
                "stage_escalation", "breakthrough", "bzd_underdosed", "weaning_recurrence_lt_24h", "clock_unset",
-               "storage_full", "settings_defaults")
+               "storage_full", "settings_defaults", "library_refused")
 
 
 def _check_choice(choices, key, value):

@@ -90,4 +90,5 @@ ALARMS = (
     ("clock_unset", 2, "state", "no RTC: timers exclude time powered off [D]"),
     ("storage_full", 1, "state", "flash full: actions are refused, the record cannot grow (technical alarm) [D]"),
     ("settings_defaults", 2, "state", "both settings copies unreadable: defaults in use (technical alarm) [D]"),
+    ("library_refused", 1, "state", "installed drug library refused at boot: built-in one in use (technical alarm) [D]"),
 )

@@ -244,7 +244,7 @@ class Ui:
         st = self.unit.state
         i = _alarms.top_active(st)
         if i < 0:
-            s.set(row, "LIB REFUSED" if self.unit.library_refused and not st.started else "")
+            s.set(row, "")  # a refused library shows here as its alarm (library_refused)
             return
         s.set_parts(row, _ALARM_MARK[st.rules.alarm_priority[i]], _ALARM_NAME[i],
                     "" if _alarms.audible(st, i, t) else " (q)")

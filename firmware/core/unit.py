@@ -380,13 +380,20 @@ class Unit:
         self.engine = _engine.boot(self.hal.ticks_ms, self.hal.rtc_s, [], self.engine.rules, self._assess,
                                    self._sink, self._store)
         self.engine.append(_events.maint(self.engine.now(), "clear_log", "new log: %d records cleared" % n))
+        if self.library_refused:  # the new log says it too, and the alarm stays
+            self.refuse_installed(self.library_refused)
 
     def refuse_installed(self, reason):
         """The library installed on flash failed its boot check (seal or this unit's
         tag): the built-in one is in use; the flag shows on HELLO, STATUS and the
-        panel, and the refusal is logged."""
+        panel, the refusal is logged, and the library_refused alarm is on (the
+        fold reads this record; the next power_up or DLCOMMIT ends it)."""
         self.library_refused = reason
-        self.engine.append(_events.maint(self.now(), "druglib_refused", reason + "; built-in library in use"))
+        try:
+            self.engine.append(_events.maint(self.now(), "druglib_refused", _events.BUILTIN_LIB + reason))
+        except StorageFull:  # no room to log it: the flag and the alarm still show
+            self.engine.state.library_refused = True
+            self.engine.reevaluate()
 
     # ------------------------------------------------------------ queries
     def status(self):
