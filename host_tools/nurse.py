@@ -125,6 +125,8 @@ FLAG_NOTES = {
     "power_gap": ("power was lost during the episode; the RTC's gap is in the timers", "design choice [D], RR2 rule 1"),
     "settings_defaults": ("both settings copies unreadable: defaults in use", "design choice [D]"),
     "log_seq_gaps": ("sequence gaps in the stored log (kept, counted)", "design choice [D]"),
+    "library_refused": ("the installed drug library was refused at start-up: the built-in library is in use",
+                        "design choice [D]"),
 }
 UNDER_TWO = ("outside the guideline's population (under 2 years: ESETT enrolled from 2 y, AES excludes "
              "neonates): neonatal dosing needs a neonatal protocol; gate and adequacy labels are extrapolated")
