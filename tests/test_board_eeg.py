@@ -77,3 +77,19 @@ def test_seizure_then_burst_suppression_reach_the_screen_and_the_log(board):
     states = _eeg_log(board)
     assert states.index("seizure") < states.index("no_seizure") < states.index("burst_suppression"), states
     assert board.resets == []
+
+
+def test_doses_are_checked_and_logged_while_the_detector_runs(board):
+    """The dose checker loads on demand: it must find room in the heap the detector shares."""
+    _home(board)
+    board.press("OK", 80)
+    board.run_for(1000)
+    assert _eeg_row(board).startswith("EEG"), board.screen()
+    board.wait_until(lambda b: b.screen() if _eeg_row(b).startswith("EEG SZ") else None, 90000, step_ms=1000)
+    with open_link(board.url, timeout=15) as c:
+        assert c.request("WEIGHT", value="70 kg").startswith("seq=")
+        v = c.dose("lorazepam", "iv", dose="4 mg")
+        assert v["verdict"] == "adequate" and isinstance(v["seq"], int), v
+        st = c.status()
+        assert any(ev["type"] == "dose" and ev["drug"] == "lorazepam" for _, ev in c.log())
+    assert st["heap_free"] > 0 and board.resets == []
