@@ -93,7 +93,22 @@ class CappedFlash:
         return getattr(self.flash, name)
 
 
-class _CappedFile:
+class FileProxy:
+    """A file object whose write() a subclass intercepts; everything else passes through."""
+
+    f = None  # type: object
+
+    def __getattr__(self, name):
+        return getattr(self.f, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        self.f.close()
+
+
+class _CappedFile(FileProxy):
     def __init__(self, owner, f):
         self.owner = owner
         self.f = f
@@ -105,12 +120,3 @@ class _CappedFile:
             self.owner.refused += 1
             raise OSError(28, "No space left on device")
         return self.f.write(data)
-
-    def __getattr__(self, name):
-        return getattr(self.f, name)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *a):
-        self.f.close()

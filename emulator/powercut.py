@@ -27,7 +27,7 @@ Pieces
   tests/test_persist_powercut.py cross-checks it against live cuts).
 """
 
-from emulator.flash import FlashStorage
+from emulator.flash import FileProxy as _FileProxy, FlashStorage
 
 
 class PowerCut(Exception):
@@ -181,21 +181,6 @@ def _fill(tear, n, seed):
             out[i] = x & 0xFF
         return bytes(out)
     raise ValueError("tear must be prefix, ff or garbage, not %r" % (tear,))
-
-
-class _FileProxy:
-    """A file object whose write() a subclass intercepts; everything else passes through."""
-
-    f = None  # type: object
-
-    def __getattr__(self, name):
-        return getattr(self.f, name)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *a):
-        self.f.close()
 
 
 class _CutFile(_FileProxy):
