@@ -7,42 +7,10 @@ either makes the step a full redraw.  Checked second by second through an episod
 goes through every status (clinical.md §5 timeline: BZD at 0-5 min, repeat at 5-10, second line
 by 20, third line by 40), against a home screen drawn from scratch at the same time.
 """
-from firmware.core import hal as _hal
 from firmware.core import phases as _phases
 from firmware.core import ui as _ui
 from firmware.core import unit as _unit
-
-
-class Hal(_hal.Hal):
-    def __init__(self):
-        self.ms = 0
-
-    def ticks_ms(self):
-        return self.ms & 0x3FFFFFFF
-
-    def rtc_s(self):
-        return 1790000000 + self.ms // 1000
-
-    def sleep_ms(self, ms):
-        self.ms += ms
-
-    def show(self, screen):
-        pass
-
-    def poll_buttons(self):
-        return 0
-
-    def set_tone(self, pattern):
-        pass
-
-    def set_led(self, colour, flashing):
-        pass
-
-    def eeg_fs(self):
-        return 0
-
-    def wdt_feed(self):
-        pass
+from step_hal import Hal  # tests/ is on sys.path (conftest.py)
 
 
 def fresh_rows(u, t):

@@ -7,40 +7,7 @@ again when the pause (rules.audio_pause_s, 120 s) runs out.
 """
 from firmware.core import hal as _hal
 from firmware.core import unit as _unit
-
-
-class Hal(_hal.Hal):
-    def __init__(self):
-        self.ms = 0
-        self.tone = _hal.TONE_OFF
-        self.led = _hal.LED_OFF
-
-    def ticks_ms(self):
-        return self.ms & 0x3FFFFFFF
-
-    def rtc_s(self):
-        return 1790000000 + self.ms // 1000
-
-    def sleep_ms(self, ms):
-        self.ms += ms
-
-    def show(self, screen):
-        pass
-
-    def poll_buttons(self):
-        return 0
-
-    def set_tone(self, pattern):
-        self.tone = pattern
-
-    def set_led(self, colour, flashing):
-        self.led = colour
-
-    def eeg_fs(self):
-        return 0
-
-    def wdt_feed(self):
-        pass
+from step_hal import Hal  # tests/ is on sys.path (conftest.py)
 
 
 def run(hal, u, ms):
