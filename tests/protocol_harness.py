@@ -10,8 +10,9 @@ from firmware.core import auth, frames, protocol
 
 
 class Harness:
-    def __init__(self, weight_kg=None, key=DEV_KEY, flash_dir=None, repl=None, rand=None):
-        self.emu = EmulatedUnit(flash_dir=flash_dir)
+    def __init__(self, weight_kg=None, key=DEV_KEY, flash_dir=None, repl=None, rand=None, emu=None):
+        # emu: an existing emulated unit (after a reboot, say) to put the link around
+        self.emu = emu if emu is not None else EmulatedUnit(flash_dir=flash_dir)
         self.unit = self.emu.unit
         self.uart = self.emu.board.uart
         self.key = key

@@ -268,7 +268,6 @@ def test_quarantined_records_show_as_invalid_in_log_and_exports(tmp_path):
 
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from protocol_harness import Harness
-    from firmware.core import protocol
     from host_tools import export
 
     emu = make(tmp_path)
@@ -281,16 +280,7 @@ def test_quarantined_records_show_as_invalid_in_log_and_exports(tmp_path):
     emu.unit.note("after both")
     reboot(emu, "power_on")
     emu.run_for(MIN)
-    h = Harness.__new__(Harness)
-    h.emu = emu
-    h.unit = emu.unit
-    h.uart = emu.board.uart
-    h.key = None
-    h.link = protocol.Link(emu.unit, emu.board, key=None, rand=lambda n: bytes(n))
-    emu.unit.link = h.link
-    h.n = 0
-    h.unsolicited = []
-    h.uart.host_read()
+    h = Harness(key=None, rand=lambda n: bytes(n), emu=emu)
     rows = []
     start = 0
     while True:

@@ -17,7 +17,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from emulator.board import EmulatedUnit  # noqa: E402
 from emulator.flash import CappedFlash, FlashDir  # noqa: E402
 from emulator.powercut import FsHal, reboot  # noqa: E402
-from firmware.core import alarms, protocol  # noqa: E402
+from firmware.core import alarms  # noqa: E402
 from firmware.core.eventlog import EventLog  # noqa: E402
 from protocol_harness import Harness  # noqa: E402
 
@@ -26,17 +26,7 @@ MIN = 60_000
 
 def attach(emu):
     """protocol_harness.Harness around an existing emulated unit (its link on the board's UART)."""
-    h = Harness.__new__(Harness)
-    h.emu = emu
-    h.unit = emu.unit
-    h.uart = emu.board.uart
-    h.key = None
-    h.link = protocol.Link(emu.unit, emu.board, key=None, rand=lambda n: bytes(n))
-    emu.unit.link = h.link
-    h.n = 0
-    h.unsolicited = []
-    h.uart.host_read()
-    return h
+    return Harness(key=None, rand=lambda n: bytes(n), emu=emu)
 
 
 def on_flash(path):
