@@ -425,13 +425,17 @@ def provision(board, key_file, log=lambda s: None, reset=False):
 
 
 def firmware_hash():
-    """What a provisioned image depends on: firmware/ sources, the UF2, the SSD1306 driver, the harness."""
+    """What a provisioned image depends on: firmware/ sources (with the native detector's C), the UF2,
+    the SSD1306 driver, the harness."""
     h = hashlib.sha256()
     paths = []
     for root, _dirs, files in os.walk(os.path.join(REPO, "firmware")):
-        paths += [os.path.join(root, f) for f in files if f.endswith((".py", ".json"))]
+        if os.sep + "build" in root[len(REPO):]:
+            continue  # outputs (the native module's objects), not sources
+        paths += [os.path.join(root, f) for f in files if f.endswith((".py", ".json", ".c", ".h")) or f == "Makefile"]
     paths += [os.path.join(REFEREE, "RPI_PICO-v1.28.0.uf2"), os.path.join(REFEREE, "lib", "ssd1306.py"),
-              DRIVER, os.path.join(REPO, "host_tools", "commands", "deploy.py")]
+              DRIVER, os.path.join(REPO, "host_tools", "commands", "deploy.py"),
+              os.path.join(REPO, "host_tools", "natmod.py")]
     for p in sorted(paths):
         h.update(os.path.relpath(p, REPO).encode() + b"\0")
         with open(p, "rb") as f:

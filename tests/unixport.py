@@ -59,15 +59,16 @@ class GuestRun:
         return "MemoryError" in self.stderr or "MemoryError" in self.stdout
 
 
-def run_micropython(script, args=(), heap=None, firmware=FIRMWARE, timeout_s=1200):
-    """Run ``script`` in the unix port; ``heap`` in bytes (-X heapsize) or None for the default."""
+def run_micropython(script, args=(), heap=None, firmware=FIRMWARE, timeout_s=1200, path=()):
+    """Run ``script`` in the unix port; ``heap`` in bytes (-X heapsize) or None for the default;
+    ``path``: more module directories, searched after firmware/ and tests/ (a native module's)."""
     if MICROPYTHON is None:
         raise RuntimeError(SKIP_REASON)
     cmd = [MICROPYTHON]
     if heap is not None:
         cmd += ["-X", "heapsize=%d" % heap]
     cmd += [script] + [str(a) for a in args]
-    env = dict(os.environ, MICROPYPATH=os.pathsep.join([firmware, TESTS, ".frozen"]))
+    env = dict(os.environ, MICROPYPATH=os.pathsep.join([firmware, TESTS, ".frozen"] + list(path)))
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=firmware, env=env, timeout=timeout_s)
     return GuestRun(proc)
 

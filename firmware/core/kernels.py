@@ -147,6 +147,25 @@ def rms_process(st, src, n, dst):
 
 # ----------------------------------------------------------------- band power
 
+def series_sin(w):
+    """sin(w) for 0 < w < pi as detect.c computes it (16 Taylor terms, nested), not math.sin:
+    the C library's sine differs from one platform to the next in the last bit."""
+    x2 = w * w
+    t = 1.0
+    for k in range(16, 0, -1):
+        t = 1.0 - x2 / float((2 * k) * (2 * k + 1)) * t
+    return w * t
+
+
+def series_cos(w):
+    """cos(w) for 0 < w < pi as detect.c computes it."""
+    x2 = w * w
+    t = 1.0
+    for k in range(16, 0, -1):
+        t = 1.0 - x2 / float((2 * k - 1) * (2 * k)) * t
+    return t
+
+
 def bandpass_coeffs(fs, f_lo, f_hi):
     """RBJ band-pass (0 dB peak), -3 dB at f_lo and f_hi: (b0, b2, a1, a2), b1 = 0."""
     if not _finite_pos(fs):
@@ -158,9 +177,9 @@ def bandpass_coeffs(fs, f_lo, f_hi):
     f0 = math.sqrt(f_lo * f_hi)
     q = f0 / (f_hi - f_lo)
     w0 = 2.0 * 3.141592653589793 * f0 / fs
-    alpha = math.sin(w0) / (2.0 * q)
+    alpha = series_sin(w0) / (2.0 * q)
     a0 = 1.0 + alpha
-    return (alpha / a0, -alpha / a0, -2.0 * math.cos(w0) / a0, (1.0 - alpha) / a0)
+    return (alpha / a0, -alpha / a0, -2.0 * series_cos(w0) / a0, (1.0 - alpha) / a0)
 
 
 def bp_init(st, fs, f_lo, f_hi, epoch_len):

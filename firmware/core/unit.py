@@ -112,6 +112,7 @@ class Unit:
                 self.age_months = evs[i].get("age_months", self.age_months)
         self.detector = None  # type: Any
         self._eeg_buf = None  # type: Any
+        self._eeg_events = []  # type: list
         self._eeg_t0 = 0
         self._tone = -1
         self._led = -1
@@ -459,8 +460,12 @@ class Unit:
         n = self.hal.eeg_readinto(buf)
         while n:
             total += n
-            for ev in self.detector.process(buf if n == len(buf) else buf[:n]):
-                self._on_eeg_event(ev)
+            # no slice (a partial block is not copied), no new list: nothing allocated per block
+            evs = self._eeg_events
+            if self.detector.process_into(buf, n, evs):
+                for ev in evs:
+                    self._on_eeg_event(ev)
+                del evs[:]
             n = self.hal.eeg_readinto(buf)
         if not total:
             return 0

