@@ -43,6 +43,15 @@ void *memset(void *s, int c, size_t n)
 {
     return mp_fun_table.memset_(s, c, n);
 }
+
+/* a - b as a + (-b), which IEEE 754 defines it to be (same rounding, same
+ * signed zeros): libgcc's Cortex-M0 subtraction is a second 1.8 KB copy of
+ * its addition, and this module's code is loaded into the heap. */
+extern double __aeabi_dadd(double a, double b);
+double __aeabi_dsub(double a, double b)
+{
+    return __aeabi_dadd(a, -b);
+}
 #endif
 
 /* the parameters are 34 doubles in a row, then one int32 */
