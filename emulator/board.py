@@ -15,7 +15,7 @@ import tempfile
 from array import array
 
 from emulator.clock import VirtualClock
-from emulator.display import render_text
+from emulator.display import framebuffer, render_text
 from emulator.flash import FlashDir, FlashStorage
 from emulator.uart import MemoryUart, PtyUart
 from firmware.core import hal as _hal
@@ -27,7 +27,6 @@ EEG_STEP_MS = 2000  # with EEG attached, fast mode still visits every 2 s to fee
 TONE_NAMES = {_hal.TONE_OFF: "off", _hal.TONE_LOW: "low", _hal.TONE_MEDIUM: "medium", _hal.TONE_HIGH: "high"}
 LED_NAMES = {_hal.LED_OFF: "off", _hal.LED_GREEN: "green", _hal.LED_CYAN: "cyan", _hal.LED_YELLOW: "yellow",
              _hal.LED_RED: "red"}
-LED_RGB = {"red": (220, 30, 30), "yellow": (230, 190, 0), "cyan": (0, 170, 200), "green": None, "off": None}
 
 
 class EmulatedBoard(FlashStorage, _hal.Hal):
@@ -77,6 +76,13 @@ class EmulatedBoard(FlashStorage, _hal.Hal):
             self.screen_version = screen.version
             self.screen = screen
             self.frames += 1
+
+    def framebuffer(self):
+        """The panel's pixels as the board's SSD1306 holds them for the last screen shown
+        (emulator/display.py draws it as the Pico's HAL does): 1024 bytes, MONO_VLSB."""
+        if self.screen is None:
+            return bytearray(128 * 64 // 8)
+        return framebuffer(self.screen)
 
     # buttons, buzzer, lights
     def push_button(self, name):

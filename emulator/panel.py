@@ -3,8 +3,13 @@
 Keys: arrows or w/s = UP/DOWN, Enter or space = OK, Backspace or b = BACK,
 a = ALARM (audio pause), f = jump 1 minute ahead, F = 10 minutes, q = quit.
 Time runs at real speed (or --speed times faster) on the virtual clock.
+
+The alarm light is drawn in its colour beside the screen (red high, yellow
+medium, cyan low priority, green running; blinking when it flashes) where the
+terminal has colours; with NO_COLOR set (no-color.org) only its words show.
 """
 import curses
+import os
 import time
 
 from emulator.board import EmulatedUnit
@@ -16,10 +21,38 @@ KEYS = {
     curses.KEY_BACKSPACE: "back", 127: "back", 8: "back", ord("b"): "back",
     ord("a"): "alarm",
 }
+LIGHT_COLOURS = (("red", curses.COLOR_RED), ("yellow", curses.COLOR_YELLOW), ("cyan", curses.COLOR_CYAN),
+                 ("green", curses.COLOR_GREEN))
+LIGHT_WORDS = {"red": "HIGH", "yellow": "MEDIUM", "cyan": "LOW", "green": "running", "off": "off"}
+LAMP_X = 38  # the light's column, right of the screen's box
 HELP = "arrows/ws: up/down  Enter: OK  Backspace/b: BACK  a: ALARM  f/F: +1/+10 min  q: quit"
 
 
-def draw(win, emu, speed, pty_path):
+def wants_colour(env=None):
+    """Colour unless NO_COLOR is set to anything but the empty string (no-color.org)."""
+    env = os.environ if env is None else env
+    return not env.get("NO_COLOR")
+
+
+def init_colours():
+    """Curses colour pairs for the light: {colour: (word pair, lamp pair)}, or {} without colour."""
+    if not (wants_colour() and curses.has_colors()):
+        return {}
+    curses.start_color()
+    try:
+        curses.use_default_colors()
+        bg = -1
+    except curses.error:
+        bg = curses.COLOR_BLACK
+    pairs = {}
+    for i, (name, c) in enumerate(LIGHT_COLOURS):
+        curses.init_pair(1 + 2 * i, c, bg)
+        curses.init_pair(2 + 2 * i, curses.COLOR_BLACK, c)
+        pairs[name] = (curses.color_pair(1 + 2 * i) | curses.A_BOLD, curses.color_pair(2 + 2 * i))
+    return pairs
+
+
+def draw(win, emu, speed, pty_path, colours=None):
     scr = emu.unit.ui.render(emu.unit.now())
     win.erase()
     h, w = win.getmaxyx()
@@ -50,7 +83,22 @@ def draw(win, emu, speed, pty_path):
         y += 1
         row += 1
     put(y, 0, "+" + "-" * 34 + "+")
-    put(y + 1, 0, "light: %-7s  buzzer: %-6s" % (emu.board.led, emu.board.tone))
+    led = emu.board.led
+    flashing = bool(emu.board.leds and emu.board.leds[-1][2])
+    put(y + 1, 0, "light: %-7s  buzzer: %-6s" % (led, emu.board.tone))
+    pair = (colours or {}).get(led)
+    if pair:
+        blink = curses.A_BLINK if flashing else 0
+        put(y + 1, 7, led, pair[0] | blink)  # the word in its colour
+        for dy, lamp in ((3, "  ####  "), (4, "########"), (5, "########"), (6, "  ####  ")):
+            # a round-ish lamp of the colour beside the screen, its priority under it
+            for dx, ch in enumerate(lamp):
+                if ch == "#":
+                    put(dy, LAMP_X + dx, " ", pair[1] | blink)
+        put(7, LAMP_X, LIGHT_WORDS[led].center(8), pair[0] | blink)
+    else:
+        put(4, LAMP_X, "light:")
+        put(5, LAMP_X, LIGHT_WORDS.get(led, led) + (" flashing" if flashing else ""))
     if pty_path:
         put(y + 2, 0, "UART: %s" % pty_path)
     put(y + 4, 0, HELP)
@@ -68,6 +116,7 @@ def run(speed=1.0, weight_kg=70.0, se_type="convulsive", flash_dir=None):
     pty_path = emu.board.uart.slave_path
 
     def main(win):
+        colours = init_colours()
         curses.curs_set(0)
         win.nodelay(True)
         win.keypad(True)
@@ -87,7 +136,7 @@ def run(speed=1.0, weight_kg=70.0, se_type="convulsive", flash_dir=None):
             now = time.monotonic()
             emu.run_for(int((now - last) * 1000 * speed))
             last = now
-            draw(win, emu, speed, pty_path)
+            draw(win, emu, speed, pty_path, colours)
             time.sleep(0.05)
 
     try:

@@ -98,21 +98,18 @@ class Screen:
         return "\n".join(out)
 
     def image(self, scale=4):
-        from PIL import Image
+        """The panel as the emulator draws it (emulator/display.py): the same pixels to picture."""
+        from emulator.display import image_from_buffer
 
-        img = Image.new("1", (WIDTH, HEIGHT), 0)
-        px = img.load()
-        for y in range(HEIGHT):
-            for x in range(WIDTH):
-                v = self.pixel(x, y)
-                if self.invert:
-                    v ^= 1
-                if self.entire_on:
-                    v = 1
-                if not self.on:
-                    v = 0
-                px[x, y] = v
-        return img.convert("RGB").resize((WIDTH * scale, HEIGHT * scale), Image.NEAREST)
+        if not self.on:
+            ram = bytes(len(self.gddram))
+        elif self.entire_on:
+            ram = b"\xff" * len(self.gddram)
+        elif self.invert:
+            ram = bytes(b ^ 0xFF for b in self.gddram)
+        else:
+            ram = self.gddram
+        return image_from_buffer(ram, scale)
 
     def png(self, path, scale=4):
         self.image(scale).save(path)

@@ -65,7 +65,7 @@ def split_chain(argv):
 
 def _name(args):
     words = [args.command or ""]
-    for attr in ("scenario_command", "log_action"):
+    for attr in ("scenario_command", "log_action", "plot_what"):
         if getattr(args, attr, None):
             words.append(getattr(args, attr))
     return "statim " + " ".join(w for w in words if w)

@@ -3,6 +3,7 @@
 Skips where tmux is absent; .ci/run installs it, so CI runs it.
 """
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -17,15 +18,21 @@ pytestmark = pytest.mark.skipif(TMUX is None, reason="tmux not installed (apt-ge
 
 
 class Terminal:
-    def __init__(self, cmd):
+    def __init__(self, cmd, env=None):
         self.name = "statim-%s" % uuid.uuid4().hex[:8]
-        subprocess.run([TMUX, "new-session", "-d", "-s", self.name, "-x", "100", "-y", "30", cmd], check=True, cwd=REPO)
+        setenv = []
+        for k, v in (env or {}).items():  # the session's own environment (tmux >= 3.0: -e)
+            setenv += ["-e", "%s=%s" % (k, v)]
+        subprocess.run([TMUX, "new-session", "-d", "-s", self.name, "-x", "100", "-y", "30"] + setenv + [cmd],
+                       check=True, cwd=REPO)
 
     def keys(self, *keys):
         subprocess.run([TMUX, "send-keys", "-t", self.name, *keys], check=True)
 
-    def screen(self):
-        return subprocess.run([TMUX, "capture-pane", "-p", "-t", self.name], capture_output=True, text=True).stdout
+    def screen(self, colour=False):
+        """What the terminal shows; colour=True keeps the escape sequences of its colours."""
+        cmd = [TMUX, "capture-pane", "-p"] + (["-e"] if colour else []) + ["-t", self.name]
+        return subprocess.run(cmd, capture_output=True, text=True).stdout
 
     def wait_for(self, text, timeout=20.0):
         end = time.monotonic() + timeout
@@ -85,3 +92,125 @@ def test_front_panel_in_a_terminal(panel):
     while panel.alive() and time.monotonic() < end:
         time.sleep(0.1)
     assert not panel.alive() or "front panel closed" in panel.screen()
+
+
+# --- a whole episode as a nurse runs it (issue 15, item 10) --------------------------------------
+SGR = re.compile(r"\x1b\[([0-9;]*)m")
+RED_BACKGROUND = "41"  # SGR: the lamp's colour (curses COLOR_RED as a background)
+YELLOW_BACKGROUND = "43"
+
+
+def colours_shown(coloured):
+    """Every SGR parameter the terminal is drawing with."""
+    out = set()
+    for params in SGR.findall(coloured):
+        out.update(p for p in params.split(";") if p)
+    return out
+
+
+def lamp_line(coloured, row):
+    return coloured.splitlines()[row]
+
+
+def select(term, label, presses=12):
+    """Down until the list's highlight (">") is on label, as a nurse scrolls to it."""
+    for _ in range(presses):
+        if ">" + label in term.screen():
+            return term.screen()
+        term.keys("Down")
+        time.sleep(0.15)
+    return term.wait_for(">" + label, timeout=5)
+
+
+@pytest.fixture
+def nurse_panel():
+    term = Terminal("env -u NO_COLOR %s -m host_tools.cli run --weight 70kg" % sys.executable, env={"TERM": "screen"})
+    yield term
+    term.close()
+
+
+def test_a_whole_episode_at_the_front_panel(nurse_panel):
+    p = nurse_panel
+    p.wait_for("OK = start timer")
+    assert "light: green" in p.screen() or "light: off" in p.screen()
+    assert RED_BACKGROUND not in colours_shown(p.screen(colour=True))
+
+    p.keys("Enter")  # one press: the seizure timer runs
+    shown = p.wait_for("AES stabilize")
+    assert "1st line" in shown  # the first-line benzodiazepine is the next action
+
+    # the patient's weight: MENU -> Weight -> up to 80 kg -> OK
+    p.keys("Enter")
+    p.wait_for("MENU")
+    select(p, "Weight")
+    p.keys("Enter")
+    p.wait_for("PATIENT WEIGHT")
+    for _ in range(10):
+        p.keys("Up")
+        time.sleep(0.05)
+    p.wait_for("8  0")  # the big digits, spaced out in the terminal
+    p.keys("Enter")
+    p.wait_for("weight 80 kg")
+
+    # ten minutes on without a benzodiazepine: the first-line alarm (clinical.md: first line
+    # due within 5 min), high priority: red light, flashing, the high-priority tone
+    p.keys("F")
+    shown = p.wait_for("OVERDUE 1st line")
+    assert "light: red" in shown and "buzzer: high" in shown
+    assert "HIGH" in shown  # the light's priority beside the screen
+    coloured = p.screen(colour=True)
+    assert RED_BACKGROUND in colours_shown(coloured)  # the lamp is drawn red
+
+    # acknowledge it on the alarms page: the tone steps down, the light stays red
+    p.keys("Enter")
+    p.wait_for("MENU")
+    select(p, "Alarms")
+    p.keys("Enter")
+    shown = p.wait_for("ALARMS")
+    assert re.search(r">H first line", shown), shown  # the high-priority alarm, selected first
+    p.keys("Enter")
+    shown = p.wait_for("acknowledged")
+    assert "buzzer: high" not in shown and "light: red" in shown
+    p.keys("BSpace")  # back home
+    p.wait_for("OK=menu")
+
+    # lorazepam 4 mg iv: MENU -> Give dose -> lorazepam iv -> the amount offered -> checked -> logged
+    p.keys("Enter")
+    p.wait_for("MENU")
+    select(p, "Give dose")
+    p.keys("Enter")
+    p.wait_for("GIVE DOSE")
+    select(p, "lorazepam iv", presses=25)
+    p.keys("Enter")
+    p.wait_for("4 mg")  # 0.1 mg/kg for 80 kg is 8 mg, capped at 4 mg a dose (clinical.md)
+    p.keys("Enter")
+    shown = p.wait_for("ADEQUATE")
+    assert "4 mg" in shown and "2 mL" in shown  # 4 mg of a 2 mg/mL solution
+    p.keys("Enter")
+    p.wait_for("lorazepam logged")
+
+    # read the screen back: the first-line alarm is gone, the second line is next with its
+    # countdown; the light is no longer red (the stage escalation's medium priority remains)
+    p.keys("BSpace")
+    shown = p.wait_for("2nd line")
+    assert "OVERDUE 1st line" not in shown and "first line ov" not in shown
+    assert "light: red" not in shown and "light: yellow" in shown
+    coloured = p.screen(colour=True)
+    assert RED_BACKGROUND not in colours_shown(coloured)
+    assert YELLOW_BACKGROUND in colours_shown(coloured)
+    p.keys("q")
+
+
+def test_no_color_shows_the_light_in_words_only():
+    term = Terminal("%s -m host_tools.cli run --weight 70kg" % sys.executable, env={"NO_COLOR": "1", "TERM": "screen"})
+    try:
+        term.wait_for("OK = start timer")
+        term.keys("Enter")
+        term.wait_for("AES stabilize")
+        term.keys("F")
+        shown = term.wait_for("OVERDUE 1st line")
+        assert "light: red" in shown and "HIGH" in shown
+        params = colours_shown(term.screen(colour=True))
+        assert not params & {"31", "41", "33", "43", "36", "46", "32", "42"}, params
+    finally:
+        term.close()

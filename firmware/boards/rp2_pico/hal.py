@@ -401,12 +401,15 @@ class PicoHal(_hal.Hal):
         x0 = (_WIDTH - 16 * n) // 2
         if x0 < 0:
             x0 = 0
+        buf = self._buf
+        at = (y >> 3) * _WIDTH  # the row's first page (rows sit on the 8-pixel page grid)
         if col >= n:
+            if n == 0:  # the big row emptied: clear what it showed
+                _clear2(buf, at, _WIDTH)  # type: ignore[arg-type]
+                return 0
             return _WIDTH
         x0 += 16 * col
         first = x0 if col else 0
-        buf = self._buf
-        at = (y >> 3) * _WIDTH  # the row's first page (rows sit on the 8-pixel page grid)
         _clear2(buf, at + first, _WIDTH - first)  # type: ignore[arg-type]  # viper takes any buffer as ptr8
         drawn = col
         while k < 8:
