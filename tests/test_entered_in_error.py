@@ -13,7 +13,7 @@ import pytest
 
 from emulator.board import EmulatedUnit
 from emulator.powercut import reboot
-from firmware.core import episode
+from firmware.core import episode, unit_doses
 
 MIN = 60_000
 
@@ -60,7 +60,7 @@ def test_voiding_a_lorazepam_dose_reverts_the_gate():
     v = u.check("lorazepam", "iv", dose="4 mg")
     assert v["verdict"] == "adequate"
     assert v.get("bzd_cumulative_permille", 1000) == 1000
-    assert u._history() == []
+    assert unit_doses.history(u) == []
 
 
 def test_voiding_an_adequate_dose_after_established_se_takes_the_stage_back():
@@ -149,7 +149,7 @@ def test_marks_survive_a_reboot(tmp_path):
     unit = reboot(emu, "power_on", off_ms=1000)
     assert unit.events[: len(before.events)] == before.events
     assert unit.state.voided == [seq] and unit.state.bzd_permille == 0
-    assert unit._history() == []
+    assert unit_doses.history(unit) == []
     assert unit.status()["stage"] == "se"
     st = episode.fold(unit.events)
     episode.advance(st, unit.state.t)

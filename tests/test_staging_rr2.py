@@ -9,7 +9,7 @@ import math
 import pytest
 
 from emulator.board import EmulatedUnit
-from firmware.core import episode, events as ev
+from firmware.core import episode, events as ev, unit_doses
 from episode_cases import at
 
 MIN = 60
@@ -256,7 +256,7 @@ def test_rule8_screen_repeat_due_and_checker_interval_never_disagree(drug, route
     def checker_at(t):
         return _repeat_codes(dosecheck.check_dose(
             drug, route, b.unit.weight_g, dose=target, reference=reference, age_group=None,
-            history=b.unit._history(), t=t, library=b.unit.library))
+            history=unit_doses.history(b.unit), t=t, library=b.unit.library))
 
     if "bzd_repeat" in due:
         frm = due["bzd_repeat"][1]

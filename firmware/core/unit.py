@@ -148,6 +148,7 @@ class Unit:
     def _release_checker(self, t):
         if self._checker is not None and t - self._checker_t >= CHECKER_KEEP_S:
             self._checker = None
+            _heap.forget("unit_doses")
             _heap.forget("dosecheck")
             _heap.forget("units")
             _heap.forget("libcheck")  # the library's per-entry shape check, loaded by a check
@@ -194,25 +195,20 @@ class Unit:
     def recovered(self):
         return self._log(_events.recovered(self.now()))
 
+    # weights and doses: checked, then logged (unit_doses.py, loaded with the dose checker)
+    def _doses(self):
+        self.checker()  # the doses module is let go with the checker (_release_checker)
+        from . import unit_doses
+
+        return unit_doses
+
     def check_weight(self, weight, age=None):
         """The checker's verdict on a weight entry against the weight in use; logs nothing."""
-        return self.checker().check_weight(weight, self.weight_g, self.config["age_group"], self.library, age)
+        return self._doses().check_weight(self, weight, age)
 
     def enter_weight(self, weight, override=None, age=None):
-        """Check, then log a weight ('70 kg' / '154 lb', units required, or int grams):
-        error never, soft only with an override reason (dosecheck.weight_entry).
-        Doses already logged stay; the episode fold re-assesses them at the new weight."""
-        v = self.check_weight(weight, age)
-        note = self.checker().weight_entry(v, override)
-        if v["apply"]:
-            if note:
-                self.note(note)
-            v["event"] = self._log(_events.weight(self.now(), v["weight_g"], v["age_months"]))
-            v["logged"] = True
-            self.weight_g = v["weight_g"]
-            if v["age_months"] is not None:
-                self.age_months = v["age_months"]
-        return v
+        """Check, then log a weight (unit_doses.enter_weight): the verdict, with "logged"."""
+        return self._doses().enter_weight(self, weight, override, age)
 
     def set_weight(self, weight, override=None, age=None):
         """enter_weight, for callers that want the event: ValueError when not logged."""
@@ -221,68 +217,13 @@ class Unit:
             raise ValueError("%s, not logged: %s" % (v["verdict"], "; ".join(v["messages"])))
         return v["event"]
 
-    def _history(self):
-        # doses marked entered in error count toward no total (review round 2 rule 15)
-        voided = self.engine.state.voided
-        evs = self.engine.events
-        return [evs[i] for i in range(len(evs)) if evs[i]["type"] == "dose" and i not in voided]
-
     def check(self, drug, route, dose=None, rate=None, over=None, duration=None):
         """The dose checker's verdict for this patient now; logs nothing."""
-        dc = self.checker()
-        if self.weight_g is None:
-            v = dc.check_dose(drug, route, None, dose=dose, rate=rate, library=self.library)
-            v["verdict"] = dc.ERROR
-            v["messages"] = ["no weight entered: enter the patient's weight before any dose check"]
-            return v
-        return dc.check_dose(drug, route, self.weight_g, dose=dose, rate=rate, over=over,
-                                     duration=duration, reference=self.config["reference"],
-                                     age_group=self.config["age_group"], history=self._history(),
-                                     t=self.now(), library=self.library, age=self.age_months)
+        return self._doses().check(self, drug, route, dose, rate, over, duration)
 
     def give(self, drug, route, dose=None, rate=None, over=None, duration=None, override=None):
-        """Check, then log what was given.  hard and error are never logged;
-        soft needs an override reason (logged with the limits it overrode)."""
-        v = self.check(drug, route, dose, rate, over, duration)
-        dc = self.checker()
-        v["logged"] = False
-        v["event"] = None
-        verdict = v["verdict"]
-        if verdict in (dc.HARD, dc.ERROR):
-            return v
-        if verdict == dc.SOFT:
-            if not override or len(str(override).strip()) < 3:
-                v["messages"].append("soft limit: give an override reason to log this dose")
-                return v
-            codes = ",".join(str(lim.get("code", "")) for lim in v.get("limits", []))
-            self.note("override %s %s: %s [%s]" % (v["drug"], v["route"], str(override).strip(), codes))
-        t = self.now()
-        fields = dc.dose_event_fields(v)
-        if fields["kind"] == "infusion":
-            action = "change" if self._infusion_running(fields["drug"]) else "start"
-            num_den = v.get("rate_ng_per_kg_h") or [0, 1]
-            rate_ug = (num_den[0] + num_den[1] * 500) // (num_den[1] * 1000)  # ng -> ug/kg/h, half up
-            ev = self._log(_events.infusion(t, action, fields["drug"], rate_ug))
-        else:
-            ev = {"type": "dose", "t": t}
-            for key in fields:
-                if key != "rate_ng_per_kg_h":
-                    ev[key] = fields[key]
-            over_s = v.get("over_s")
-            why = None
-            if not (isinstance(over_s, int) and over_s > 0) and fields["line"] == 2:
-                over_s, why = dc.assumed_load_end(v, self.library)  # RR2 rule 5
-            if isinstance(over_s, int) and over_s > 0:
-                ev["end_t"] = t + over_s  # a load given over time ends then (refractory window)
-            ev = self._log(ev)
-            if why:
-                self.note(why)
-            st = self.engine.state
-            if st.dose_initial and st.dose_initial[-1] and st.dose_adequate[-1]:
-                v["messages"].append(dc.INITIAL_THERAPY_NOTE % fields["drug"])  # RR2 rule 7
-        v["logged"] = True
-        v["event"] = ev
-        return v
+        """Check, then log what was given (unit_doses.give): the verdict, with "logged"."""
+        return self._doses().give(self, drug, route, dose, rate, over, duration, override)
 
     def _infusion_running(self, drug):
         return drug in self.engine.state.infusions
