@@ -463,3 +463,12 @@ def test_with_a_constant_rng_a_new_login_never_repeats_the_session_key():
     assert h.skey != first
     status, msg = _raw(h, captured)
     assert status == "ERR" and msg.startswith("AUTH bad mac"), msg
+
+
+def test_a_settings_change_after_the_session_went_idle_lets_the_maintenance_code_go():
+    h = _session()
+    h.advance_s(auth.SESSION_IDLE_S + 5)
+    assert h.err("SETTINGS reference=ncs").startswith("AUTH SETTINGS is a maintenance command: log in first")
+    assert h.unit.config["reference"] != "ncs"
+    assert h.link._maint is None  # nothing pending: the maintenance module is let go (a board's heap)
+    assert _maint(h, "logout")[-1]["detail"].startswith("session idle")

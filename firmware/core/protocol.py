@@ -630,7 +630,7 @@ class Link:
             self.unit.req = None
             if cache is not None and self._first >= len(self.unit.events):
                 self._first = -1  # nothing logged
-            if flags & _LAZY and name != "repl":
+            if flags & _LAZY and name != "repl" or name == "settings":  # settings: a session may have ended
                 self._release_maint()
         self._reply(rid, data, None, None, cache)
         if name == "repl":
