@@ -801,7 +801,7 @@ class Link:
     def _cmd_settings(self, args):
         cfg = self.unit.config
         if args:  # a change: _handle has checked the session and the request's signature
-            self._maint.change_settings(args)
+            self._maintenance().change_settings(args)
         out = {}
         for key in ("unit_id",) + SETTING_KEYS:
             out[key] = cfg.get(key)
