@@ -59,7 +59,7 @@ _REMOTE_WORDS = {
     _f.E_LOCKED: "the unit has locked out maintenance logins after too many failures",
     _f.E_DENIED: "login refused: this key is not the unit's maintenance key",
     _f.E_NOKEY: "the unit has no maintenance key provisioned",
-    _f.E_AUTH: "needs a maintenance session (log in first)",
+    _f.E_AUTH: "needs a maintenance session (log in first), every request signed with its key",
     _f.E_PROTO: "the unit speaks another protocol version",
     _f.E_UNKNOWN: "the unit does not know this command (older firmware?)",
 }
@@ -155,6 +155,23 @@ def load_key(key_file=None, port=None):
     return None
 
 
+_session_words = None
+
+
+def needs_session(word, pos=(), kw=None):
+    """True for a request the unit takes only in a session, signed (docs/protocol.md):
+    the maintenance commands, and SETTINGS with arguments (a change)."""
+    global _session_words
+    if _session_words is None:
+        from firmware.core import protocol as _p
+
+        _session_words = set(w for w, spec in _p.COMMANDS.items() if spec[1] & _p._MAINT)
+    word = word.upper()
+    if word in _session_words:
+        return True
+    return word == "SETTINGS" and bool(pos or [v for v in (kw or {}).values() if v is not None])
+
+
 class Client:
     def __init__(self, ser, timeout=DEFAULT_TIMEOUT, retries=DEFAULT_RETRIES, on_event=None, trace=None):
         self.ser = ser
@@ -169,6 +186,8 @@ class Client:
         self.retried = 0
         self.noise = bytearray()  # the last bytes received that were not Statim frames
         self.received = 0  # bytes received in all
+        self.skey = None  # the session's request key after a login (auth.session_key)
+        self.req_n = 0  # the counter of the last signed request
 
     # ------------------------------------------------------------ transport
     shared = False  # chained commands (`+`) share one connection: close() leaves it open
@@ -297,8 +316,11 @@ class Client:
     def request(self, word, *pos, **kw):
         """Send a command; return the text after OK, raise RemoteError on ERR."""
         rid = kw.pop("_id", None) or self.next_id()
-        text = body(rid, word, pos, kw)[len(rid) + 1:]
-        ok, code, data = self.request_raw(text, rid)
+        text = body(rid, word, pos, kw)
+        if self.skey is not None and needs_session(word, pos, kw):
+            self.req_n += 1
+            text = _auth.sign(self.skey, "%s n=%d" % (text, self.req_n))
+        ok, code, data = self.request_raw(text[len(rid) + 1:], rid)
         if not ok:
             raise RemoteError(code, data, rid)
         return data
@@ -395,11 +417,17 @@ class Client:
         r = self.kv_request("CHALLENGE", need=("unit", "nonce"))
         try:
             mac = _auth.login_mac(key, r["unit"], r["nonce"])
+            skey = _auth.session_key(key, r["unit"], r["nonce"])
         except (ValueError, TypeError) as e:
             raise malformed("CHALLENGE", "%s: %s" % (type(e).__name__, e))
-        return self.request("LOGIN", mac=_auth.hexlify(mac))
+        self.skey = None
+        reply = self.request("LOGIN", mac=_auth.hexlify(mac))
+        self.skey = skey  # every request that needs the session is signed with it from now on
+        self.req_n = 0
+        return reply
 
     def logout(self):
+        self.skey = None
         return self.request("LOGOUT")
 
     def push_druglib(self, data, key, downgrade=False):

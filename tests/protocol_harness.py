@@ -3,10 +3,15 @@
     h = Harness(weight_kg=70)
     h.request("ONSET")            -> ('OK', 'seq=1 t=...')   (or ('ERR', 'CODE message'))
     h.send(b"raw bytes"); h.lines()   -> every line the unit wrote, CRC-checked
+
+After h.login() the harness signs every request that needs the session (n= and
+mac=, as host_tools/link.py does); request(..., sign=False) sends one as a client
+without the key would.
 """
 from emulator.board import EmulatedUnit
 from emulator.live import DEV_KEY
 from firmware.core import auth, frames, protocol
+from host_tools.link import needs_session
 
 
 class Harness:
@@ -22,6 +27,9 @@ class Harness:
         if weight_kg is not None:
             self.unit.set_weight(int(weight_kg * 1000))
         self.n = 0
+        self.skey = None  # the session's request key after a login
+        self.req_n = 0  # the last request counter signed
+        self.sent = []  # the request bodies sent, as framed (to replay in tests)
         self.unsolicited = []
         self.uart.host_read()
 
@@ -49,24 +57,35 @@ class Harness:
         self.unsolicited += events
         return replies, events
 
-    def request(self, text, rid=None):
-        """'WORD args' -> ('OK', data) or ('ERR', 'CODE message'); asserts exactly one reply."""
+    def signed(self, text, rid):
+        """The body of 'WORD args' under id rid, signed with the session key (counter + 1)."""
+        self.req_n += 1
+        return auth.sign(self.skey, "%s %s n=%d" % (rid, text, self.req_n))
+
+    def request(self, text, rid=None, sign=None):
+        """'WORD args' -> ('OK', data) or ('ERR', 'CODE message'); asserts exactly one reply.
+        sign: None signs what needs the session once logged in; False never."""
         if rid is None:
             self.n += 1
             rid = "t%d" % self.n
-        replies, _ = self.exchange(rid + " " + text)
+        word, _, rest = text.partition(" ")
+        if sign is None:
+            sign = self.skey is not None and needs_session(word, rest.split())
+        body = self.signed(text, rid) if sign else rid + " " + text
+        self.sent.append(body)
+        replies, _ = self.exchange(body)
         assert len(replies) == 1, replies
         got_id, ok, code, data = frames.parse_reply(replies[0])
         assert got_id == rid
         return ("OK", data) if ok else ("ERR", "%s %s" % (code, data))
 
-    def ok(self, text, rid=None):
-        status, data = self.request(text, rid)
+    def ok(self, text, rid=None, sign=None):
+        status, data = self.request(text, rid, sign)
         assert status == "OK", data
         return data
 
-    def err(self, text, rid=None):
-        status, data = self.request(text, rid)
+    def err(self, text, rid=None, sign=None):
+        status, data = self.request(text, rid, sign)
         assert status == "ERR", data
         return data
 
@@ -74,7 +93,11 @@ class Harness:
         data = self.ok("CHALLENGE")
         kv = dict(t.split("=", 1) for t in data.split())
         mac = auth.login_mac(key or self.key, kv["unit"], kv["nonce"])
-        return self.request("LOGIN mac=%s" % auth.hexlify(mac))
+        r = self.request("LOGIN mac=%s" % auth.hexlify(mac))
+        if r[0] == "OK":  # the unit derived the same key from the same nonce
+            self.skey = auth.session_key(key or self.key, kv["unit"], kv["nonce"])
+            self.req_n = 0
+        return r
 
     def advance_s(self, s):
         self.emu.run_for(s * 1000)

@@ -42,3 +42,33 @@ def test_every_test_named_in_the_threat_model_exists():
         assert "def %s(" % name in src, cell
         named += 1
     assert named >= 40
+
+
+def test_worked_exchange_login_and_signed_request_verify():
+    """The login MAC and the signed CLOCK in the example are what the host tools compute
+    with the emulator's development key for the nonce shown (docs/protocol.md, "Signed requests")."""
+    from emulator.live import DEV_KEY
+    from firmware.core import auth
+
+    text = open(DOC, encoding="utf-8").read()
+    block = text.split("## A worked exchange", 1)[1].split("```", 2)[1]
+    bodies = []
+    for ln in block.splitlines():
+        if ln[:2] in ("> ", "< "):
+            raw = ln[2:].encode()
+            try:
+                bodies.append((ln[0], frames.unseal(raw, len(raw))))
+            except frames.FrameError:
+                pass
+    nonce = unit = login = signed = None
+    for side, body in bodies:
+        if side == "<" and " nonce=" in body:
+            kv = dict(t.split("=", 1) for t in body.split(" ")[2:])
+            nonce, unit = kv["nonce"], kv["unit"]
+        elif side == ">" and " LOGIN " in body:
+            login = body.split("mac=")[1]
+        elif side == ">" and " mac=" in body:
+            signed = body
+    assert login == auth.hexlify(auth.login_mac(DEV_KEY, unit, nonce))
+    head, _, mac = signed.rpartition(" mac=")
+    assert " n=1" in head and mac == auth.hexlify(auth.request_mac(auth.session_key(DEV_KEY, unit, nonce), head))

@@ -382,7 +382,7 @@ def test_repl_needs_a_login_within_the_last_minute(tmp_path):
     assert h.err("REPL").startswith("AUTH")  # ... but too old for the REPL
     assert not h.link.repl_active
     h.login()
-    h.send(frames.seal("r1 REPL"))
+    h.send(frames.seal(h.signed("REPL", "r1")))  # signed with the session key, as the host tools do
     assert b"\n" + frames.seal("r1 OK repl") in h.uart.host_read()
     assert h.link.repl_active
 

@@ -14,6 +14,17 @@
 # changes (protocol.py: the port closed or reopened, a second client), or on
 # reboot.  The REPL hand-over needs a login no older than REPL_LOGIN_S.
 #
+# Every request that needs the session is signed on its own, so the session is
+# of no use to anyone on the link without the key -- a Pico cannot see its USB
+# port closed and reopened (no DTR), so a process that opens it soon after the
+# maintainer left is, to the unit, the same connection.  Both sides derive a
+# session key from the login (it never crosses the wire):
+#   K_s = HMAC-SHA256(key, "statim-session:" + unit_id + ":" + nonce_hex)
+# and the request ends with a counter and a MAC over the frame body before " mac=":
+#   <id> WORD args... n=<counter> mac=<32 hex>
+#   mac = first 16 bytes of HMAC-SHA256(K_s, "<id> WORD args... n=<counter>")
+# n is 1..COUNTER_MAX, above every n accepted in this session (check_request).
+#
 # Drug library updates carry their own tag: HMAC-SHA256(key,
 # "statim-druglib:" + sha256_hex(library bytes)), checked before anything is
 # installed, so a library can only come from someone holding this unit's key.
@@ -34,6 +45,9 @@ SESSION_IDLE_S = 600
 REPL_LOGIN_S = 60  # REPL hand-over: a login in this connection at most this long ago
 NONCE_BYTES = 16
 LOGIN_LABEL = "statim-login:"
+SESSION_LABEL = "statim-session:"
+MAC_BYTES = 16  # a request's MAC: the first 16 bytes of the HMAC (32 hex digits)
+COUNTER_MAX = 999999999  # a request counter n: 1 .. this (9 digits: a small int on MicroPython)
 DRUGLIB_LABEL = "statim-druglib:"
 
 # maint event actions (events.MAINT_ACTIONS lists them all)
@@ -103,6 +117,34 @@ def login_mac(key, unit_id, nonce_hex):
     return hmac_sha256(key, (LOGIN_LABEL + unit_id + ":" + nonce_hex).encode())
 
 
+def session_key(key, unit_id, nonce_hex):
+    """The key that signs a session's requests, from the login's nonce: the
+    unit's key never leaves either side, nor does this one."""
+    return hmac_sha256(key, (SESSION_LABEL + unit_id + ":" + nonce_hex).encode())
+
+
+def request_mac(skey, signed):
+    """The MAC of a request: `signed` is the frame body up to (not including)
+    " mac=", i.e. id, command word, arguments and n=<counter>, as sent."""
+    return hmac_sha256(skey, signed.encode())[:MAC_BYTES]
+
+
+def sign(skey, body):
+    """Host side: body (ending with n=<counter>) with its mac= appended."""
+    return body + " mac=" + hexlify(request_mac(skey, body))
+
+
+def _counter(text):
+    """n=: a decimal 1..COUNTER_MAX, else -1 (never a long int to parse)."""
+    if not 0 < len(text) <= 9:
+        return -1
+    for ch in text:
+        if ch < "0" or ch > "9":
+            return -1
+    n = int(text)
+    return n if n > 0 else -1
+
+
 def druglib_tag(key, data):
     return druglib_tag_sha(key, hexlify(sha256(data)))
 
@@ -150,6 +192,8 @@ class Auth:
         self.session = False
         self.session_t = 0
         self.login_t = 0
+        self.skey = None  # this session's request key (session_key), None without a session
+        self.last_n = 0  # the highest request counter accepted in this session
         self.failures = 0
         self.last_fail_t = 0
         self.refused = 0  # attempts refused while locked out (counted, logged once)
@@ -215,6 +259,7 @@ class Auth:
             self.failures += 1
             self.last_fail_t = self.now()
             self.session = False
+            self.skey = None
             extra = ""
             if self.refused:
                 extra = "; %d attempts refused while locked" % self.refused
@@ -228,6 +273,8 @@ class Auth:
         self.failures = 0
         self.session = True
         self.session_t = self.login_t = self.now()
+        self.skey = session_key(self.key, self.unit_id, nonce)
+        self.last_n = 0
         extra = ""
         if self.refused:
             extra = " (%d attempts refused while locked)" % self.refused
@@ -236,18 +283,64 @@ class Auth:
         return SESSION_IDLE_S
 
     def logout(self, why="logout"):
+        self.skey = None
         if self.session:
             self.session = False
             self.log(LOGOUT, why)
 
-    def authorized(self):
+    def _alive(self):
         if not self.session:
             return False
         if self.now() - self.session_t > SESSION_IDLE_S:
             self.logout("session idle for more than %d s" % SESSION_IDLE_S)
             return False
+        return True
+
+    def authorized(self):
+        if not self._alive():
+            return False
         self.session_t = self.now()
         return True
+
+    def check_request(self, word, args, body):
+        """A request that needs the session, as received: `body` is its frame
+        body, `args` its named arguments, from which n and mac are taken out.
+        Raises AuthError("AUTH", ...) unless the request is signed with this
+        session's key (the MAC checked in constant time, all 16 bytes) and its
+        counter is above every one accepted in this session.  A wrong MAC is a
+        failed authentication: counted and logged as a failed login is (the
+        lock-out of CHALLENGE and LOGIN), but it ends nothing -- whoever sent it
+        cannot use the session, and the maintainer's own signed requests go on."""
+        if not self._alive():
+            raise AuthError("AUTH", "%s is a maintenance command: log in first (CHALLENGE, LOGIN)" % word)
+        mac = args.pop("mac", None)
+        n = args.pop("n", None)
+        if mac is None or n is None:
+            raise AuthError("AUTH", "mac required: a maintenance request ends with n=<counter> mac=<hex> "
+                            "signed with the session key (docs/protocol.md)")
+        tail = " mac=" + mac
+        if not body.endswith(tail):
+            raise AuthError("AUTH", "mac must be the last argument, as 32 hex digits")
+        got = unhex(mac)
+        if got is None or not equal(got, request_mac(self.skey, body[:len(body) - len(tail)])):
+            self._request_failed(word)
+            raise AuthError("AUTH", "bad mac: the request is not signed with this session's key")
+        count = _counter(n)
+        if count < 0:
+            raise AuthError("AUTH", "n must be a counter from 1 to %d (log in again for a new one)" % COUNTER_MAX)
+        if count <= self.last_n:
+            raise AuthError("AUTH", "replayed request: n=%d is not above %d, the last accepted" % (
+                count, self.last_n))
+        self.last_n = count
+        self.session_t = self.now()
+
+    def _request_failed(self, word):
+        if self.locked_for():  # counted, and written into the next maint record, as LOGIN while locked
+            self.refused += 1
+            return
+        self.failures += 1
+        self.last_fail_t = self.now()
+        self.log(LOGIN_FAIL, "%s request with a wrong mac (failure %d)" % (word, self.failures))
 
     def fresh(self, within_s):
         """A session opened by a login at most within_s seconds ago."""

@@ -26,6 +26,10 @@ class Maintenance:
         self.hal = link.hal
         self.auth = _auth.Auth(key, self.unit.config["unit_id"], self.unit.now, rand, link._log_maint)
         self.auth.restore(self.unit.events)
+        # the challenge counter outlives this module (kept on the link, set here only), so
+        # that even a weak RNG never repeats a nonce -- and with it a session key -- within
+        # a boot when the module is let go and loaded again in the same second
+        self.auth._counter = getattr(link, "challenges", 0)
         self._dl_in = None  # SHA-256 of the library being received (it goes to FLASH_LIBRARY_TMP)
         self._dl_size = 0
         self._dl_got = 0
@@ -67,7 +71,9 @@ class Maintenance:
 
     # ------------------------------------------------------------ authentication
     def _cmd_challenge(self, args):
-        return "nonce=%s unit=%s" % (self.auth.challenge(), _f.quote(self.unit.config["unit_id"]))
+        nonce = self.auth.challenge()
+        self.link.challenges = self.auth._counter
+        return "nonce=%s unit=%s" % (nonce, _f.quote(self.unit.config["unit_id"]))
 
     def _cmd_login(self, args):
         ttl = self.auth.login(_req(args, "mac"))

@@ -20,7 +20,10 @@
 # Maintenance commands (clock, drug library put, settings, log clear, REPL)
 # need a session opened by HMAC-SHA256 challenge-response (auth.py), in the
 # same connection: the HAL's link_id() changes when the port is closed or
-# reopened or a second client comes, and that ends the session.  Bedside
+# reopened or a second client comes, and that ends the session.  Each of them
+# is signed with the session's key as well (n= and mac=, checked by
+# auth.check_request), so a connection change the HAL cannot see (a Pico's
+# USB port) gives no one the session.  Bedside
 # commands need none.  The maintenance handlers live in maint.py, imported
 # when such a command arrives and let go once nothing is pending (a board's
 # heap).  docs/protocol.md is the contract in prose; frames.py has the grammar.
@@ -598,13 +601,16 @@ class Link:
                     raise _args_error("argument %s given twice" % names[i])
                 args[names[i]] = v
                 i += 1
+            signed = flags & _MAINT or (args and name == "settings")  # SETTINGS with arguments: a change
             for key in args:
-                if key not in names:
+                if key not in names and not (signed and (key == "n" or key == "mac")):
                     raise _args_error("%s does not take %s (takes: %s)" % (word, key, " ".join(names) or "nothing"))
                 if args[key] == "":
                     raise _args_error("%s= is empty (leave an argument out rather than give it empty)" % key)
-            if flags & _MAINT and not self._authorized():
-                raise LinkError(_f.E_AUTH, "%s is a maintenance command: log in first (CHALLENGE, LOGIN)" % word)
+            if signed:
+                if self._maint is None:
+                    raise LinkError(_f.E_AUTH, "%s is a maintenance command: log in first (CHALLENGE, LOGIN)" % word)
+                self._maint.auth.check_request(word, args, body)  # signed: takes out n= and mac=
             handler = self._maintenance() if flags & _LAZY else self
             data = getattr(handler, "_cmd_" + name)(args)
         except LinkError as e:
@@ -624,16 +630,13 @@ class Link:
             self.unit.req = None
             if cache is not None and self._first >= len(self.unit.events):
                 self._first = -1  # nothing logged
-            if flags & _LAZY and name != "repl":
+            if flags & _LAZY and name != "repl" or name == "settings":  # settings: a session may have ended
                 self._release_maint()
         self._reply(rid, data, None, None, cache)
         if name == "repl":
             self.repl_active = True
             self._flush()
             self.repl.start(self._write_all)
-
-    def _authorized(self):
-        return self._maint is not None and self._maint.auth.authorized()
 
     def _log_maint(self, action, detail=None):
         return self.unit.engine.append(_events.maint(self.unit.now(), action, detail))
@@ -797,9 +800,7 @@ class Link:
     # ------------------------------------------------------------ maintenance
     def _cmd_settings(self, args):
         cfg = self.unit.config
-        if args:
-            if not self._authorized():
-                raise LinkError(_f.E_AUTH, "changing settings is a maintenance command: log in first")
+        if args:  # a change: _handle has checked the session and the request's signature
             self._maintenance().change_settings(args)
         out = {}
         for key in ("unit_id",) + SETTING_KEYS:

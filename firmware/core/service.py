@@ -7,8 +7,9 @@
 # Over the link:
 #   HELLO / STATUS      -> OK service=1 reason="..." (so a host sees why)
 #   CHALLENGE / LOGIN   -> the maintenance login (auth.py, the unit's key)
-#   REPL                -> after a login: hand the port to MicroPython's REPL,
-#                          so a maintainer can repair the files (mpremote)
+#   REPL                -> after a login, signed with the session's key (n= mac=,
+#                          auth.check_request): hand the port to MicroPython's
+#                          REPL, so a maintainer can repair the files (mpremote)
 #   anything else       -> ERR SERVICE naming the reason
 # It is deliberately small: it must run in whatever memory a failed boot
 # left, so it imports only frames (and auth when someone logs in).
@@ -127,7 +128,7 @@ class Service:
         except Exception:
             return  # not a frame: a service unit stays quiet rather than argue
         try:
-            data = self._answer(word, args)
+            data = self._answer(word, args, body)
             reply = rid + " OK" + (" " + data if data else "")
         except Exception as e:
             code = getattr(e, "code", E_SERVICE)
@@ -135,7 +136,7 @@ class Service:
             reply = "%s ERR %s %s" % (rid, code, msg)
         self.hal.uart_write(_f.seal(reply[: _f.MAX_LINE - 8]))
 
-    def _answer(self, word, args):
+    def _answer(self, word, args, body):
         if word in ("HELLO", "STATUS", "PING"):
             return _f.kv((("proto", 1), ("unit", self.unit_id), ("fw", self.fw), ("service", 1),
                           ("reason", self.reason), ("key", 0 if self.key is None else 1),
@@ -146,7 +147,10 @@ class Service:
             mac = args.get("mac") or ""
             return "session ttl=%d" % self._auth().login(mac)
         if word == "REPL":
-            if self.auth is None or not self.auth.fresh(60):
+            if self.auth is None:
+                raise _Refusal("AUTH", "REPL is a maintenance command: log in first (CHALLENGE, LOGIN)")
+            self.auth.check_request(word, args, body)  # signed with the session's key (auth.py)
+            if not self.auth.fresh(60):
                 raise _Refusal("AUTH", "REPL needs a login in this connection within the last 60 s")
             self.repl_requested = True
             return "repl"
