@@ -51,6 +51,7 @@ TX_PER_POLL = 1024  # bytes handed to the HAL per poll at most
 DL_CHUNK = 576  # drug library transfer chunk (raw bytes; 768 in base64)
 MAX_LIBRARY = 65536
 LOG_PAGE_MAX = 32
+REQUESTS_KEEP_S = 30  # link_requests stays loaded this long after the last request it answered
 ONSET_BACK_MAX_S = 86400  # ONSET at=: at most this long before now (and never after it)
 FLASH_LIBRARY = "druglib.lib"  # installed by DLCOMMIT, in the device form (druglib.py)
 FLASH_LIBRARY_TMP = "druglib.lib.tmp"  # a library being received
@@ -62,6 +63,9 @@ _LIMIT = _f.MAX_LINE - 8  # body budget: " *XXXX" trailer
 _MUT = 1  # changes the record or the unit: cached by id for idempotent retries
 _MAINT = 2  # needs an authenticated session
 _LAZY = 4  # handled by maint.py, imported only when such a command arrives
+# answered by protocol.py itself (a nurse's station polls them); every other bedside
+# command by link_requests.py, imported when one arrives (see REQUESTS_KEEP_S)
+_RESIDENT = ("hello", "ping", "status")
 _DOSE_ARGS = ("drug", "route", "dose", "rate", "over", "duration")
 COMMANDS = {
     "HELLO": ("hello", 0, ("proto",)),
@@ -238,6 +242,8 @@ class Link:
         self.key = key
         self._rand = rand
         self._maint = None  # maint.Maintenance while a maintenance exchange is under way
+        self._req_mod = None  # link_requests while bedside requests are coming in
+        self._req_t = 0
         self._stage = unit.state.stage
         unit.listeners.append(self._on_event)
 
@@ -248,6 +254,23 @@ class Link:
 
             self._maint = maint.Maintenance(self, self.key, self._rand)
         return self._maint
+
+    # ------------------------------------------------------------ bedside requests module
+    def _requests(self):
+        """link_requests.py: loaded for a request, kept REQUESTS_KEEP_S after the last one."""
+        if self._req_mod is None:
+            try:
+                from . import link_requests
+            except MemoryError:
+                raise LinkError(_f.E_REFUSED, "no memory to handle the request now (nothing was done); try again")
+            self._req_mod = link_requests
+        self._req_t = self.unit.now()
+        return self._req_mod
+
+    def _release_requests(self):
+        if self._req_mod is not None and self.unit.now() - self._req_t >= REQUESTS_KEEP_S:
+            self._req_mod = None
+            _heap.forget("link_requests")
 
     @property
     def auth(self):
@@ -385,6 +408,8 @@ class Link:
             return 0
         if self._tx_n:
             self._flush()
+        if self._req_mod is not None:
+            self._release_requests()
         handled = 0
         taken = 0
         rx = self._rx
@@ -611,8 +636,12 @@ class Link:
                 if self._maint is None:
                     raise LinkError(_f.E_AUTH, "%s is a maintenance command: log in first (CHALLENGE, LOGIN)" % word)
                 self._maint.auth.check_request(word, args, body)  # signed: takes out n= and mac=
-            handler = self._maintenance() if flags & _LAZY else self
-            data = getattr(handler, "_cmd_" + name)(args)
+            if flags & _LAZY:
+                data = getattr(self._maintenance(), "_cmd_" + name)(args)
+            elif name in _RESIDENT:
+                data = getattr(self, "_cmd_" + name)(args)
+            else:
+                data = getattr(self._requests(), "cmd_" + name)(self, args)
         except LinkError as e:
             self._reply(rid, None, e.code, e.message, cache)
             return
@@ -672,137 +701,3 @@ class Link:
             s["eeg"] = eeg
         return _fit(s, _LIMIT - 40, ("eeg", "rules", "due"))
 
-    def _cmd_onset(self, args):
-        at = None
-        if "at" in args:  # episode seconds: when the seizure really began, before now
-            now = self.unit.now()
-            at = _int_arg(args, "at", now - ONSET_BACK_MAX_S if now > ONSET_BACK_MAX_S else 0, now)
-        se_type = args.get("type")
-        if se_type is not None and se_type not in _events.SE_TYPES:
-            raise _args_error("type must be one of %s" % ", ".join(_events.SE_TYPES))
-        return self._seq_reply(self.unit.onset(se_type, at))
-
-    def _cmd_stop(self, args):
-        return self._seq_reply(self.unit.seizure_stop())
-
-    def _cmd_recur(self, args):
-        return self._seq_reply(self.unit.seizure_recur())
-
-    def _cmd_recovered(self, args):
-        return self._seq_reply(self.unit.recovered())
-
-    def _cmd_weight(self, args):
-        v = self.unit.enter_weight(_req(args, "value"), args.get("override"), args.get("age"))
-        if not v["logged"]:
-            self._refused(v)
-        ev = v["event"]
-        return self._seq_reply(ev) + " grams=%d verdict=%s" % (ev["grams"], v["verdict"])
-
-    def _refused(self, v):
-        verdict = v.get("verdict")
-        code = _f.E_HARD if verdict == "hard" else _f.E_SOFT if verdict == "soft" else _f.E_INVALID
-        # the limits that decided it first, then the checker's other messages
-        first = [lim.get("message", "") for lim in v.get("limits") or [] if lim.get("level") == verdict]
-        msgs = first + [m for m in v.get("messages") or [] if m not in first and not m.startswith("age group not given")]
-        raise LinkError(code, "%s, not logged: %s" % (verdict, "; ".join(msgs) or "refused"))
-
-    def _dose_kw(self, args):
-        kw = {}
-        for key in ("dose", "rate", "over", "duration"):
-            if key in args:
-                kw[key] = args[key]
-        if "dose" not in kw and "rate" not in kw:
-            raise _args_error("give dose= (a bolus, e.g. \"4 mg\") or rate= (an infusion)")
-        return kw
-
-    def _verdict(self, v, seq=None):
-        out = {}
-        if seq is not None:
-            out["seq"] = seq
-        for key in ("verdict", "drug", "route", "mode", "line", "weight_g", "dose_ug", "target", "maximum",
-                    "volume_ml", "pump_ml_h", "min_minutes", "rate", "counts_as_adequate", "bzd_permille",
-                    "bzd_cumulative_permille", "second_line_adequate", "library_version", "messages", "cautions"):
-            val = v.get(key)
-            if val is not None and val != [] and val != "":
-                out[key] = val
-        return _fit(out, _LIMIT - 40, ("cautions", "library_version", "bzd_cumulative_permille"))
-
-    def _cmd_check(self, args):
-        kw = self._dose_kw(args)
-        return self._verdict(self.unit.check(_req(args, "drug"), _req(args, "route"), **kw))
-
-    def _cmd_dose(self, args):
-        return self._give(_req(args, "drug"), _req(args, "route"), self._dose_kw(args), args.get("override"))
-
-    def _give(self, drug, route, kw, override):
-        v = self.unit.give(drug, route, override=override, **kw)
-        if v.get("logged"):
-            return self._verdict(v, self._seq(v["event"]))
-        self._refused(v)
-
-    def _cmd_ack(self, args):
-        # absent: every active alarm; empty is an error (_handle), an unknown name is refused
-        evs = self.unit.ack_alarm(args.get("alarm"))
-        return "seq=%s" % ",".join([str(self._seq(e)) for e in evs])
-
-    def _cmd_pause(self, args):
-        return self._seq_reply(self.unit.pause_audio())
-
-    def _cmd_note(self, args):
-        return self._seq_reply(self.unit.note(_req(args, "text")))
-
-    def _cmd_flag(self, args):
-        return self._seq_reply(self.unit.flag(_req(args, "name"), _bool_arg(args, "value")))
-
-    def _cmd_infusion(self, args):
-        action = _req(args, "action")
-        drug = _req(args, "drug")
-        if action == "stop":
-            if "rate" in args:
-                raise _args_error("a stop takes no rate")
-            return self._seq_reply(self.unit.stop_infusion(drug))
-        if action not in _events.INFUSION_ACTIONS:
-            raise _args_error("action must be one of %s" % ", ".join(_events.INFUSION_ACTIONS))
-        # a start or change is a rate: checked by the dose checker as DOSE rate= is
-        rate = _int_arg(args, "rate", 1, 100000000)
-        key = self.unit.library.resolve_drug(drug) if self.unit.library.verified else None
-        if key is not None and self.unit._infusion_running(key) != (action == "change"):
-            raise ValueError("%s infusion %s: use %s" % (
-                key, "is running" if action == "start" else "is not running",
-                "change" if action == "start" else "start"))
-        return self._give(drug, "infusion", {"rate": "%d mcg/kg/h" % rate}, args.get("override"))
-
-    def _cmd_wean(self, args):
-        return self._seq_reply(self.unit.wean(args.get("action", "start")))
-
-    def _cmd_void(self, args):
-        return self._seq_reply(self.unit.void(_int_arg(args, "seq", 0), _req(args, "reason")))
-
-    def _cmd_log(self, args):
-        evs = self.unit.events
-        total = len(evs)
-        start = _int_arg(args, "from", 0, None, 0)
-        most = _int_arg(args, "max", 1, LOG_PAGE_MAX, LOG_PAGE_MAX)
-        head = '{"from":%d,"total":%d,"next":%%d,"events":[' % (start, total)
-        budget = _LIMIT - len(head) - 48
-        parts = []  # type: list
-        used = 0
-        i = start
-        while i < total and len(parts) < most:
-            text = self._event_json(evs[i], budget)
-            if parts and used + len(text) + 1 > budget:
-                break
-            parts.append(text)
-            used += len(text) + 1
-            i += 1
-        return (head % i) + ",".join(parts) + "]}"
-
-    # ------------------------------------------------------------ maintenance
-    def _cmd_settings(self, args):
-        cfg = self.unit.config
-        if args:  # a change: _handle has checked the session and the request's signature
-            self._maintenance().change_settings(args)
-        out = {}
-        for key in ("unit_id",) + SETTING_KEYS:
-            out[key] = cfg.get(key)
-        return dumps(out)
