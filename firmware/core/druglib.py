@@ -401,16 +401,17 @@ def _refuse(lib, reason):
 
 def open_device(open_fn, name, path=None, buf=None, entries=False):
     """Verify the device-form library `name` (opened by open_fn(name, 'rb')) and index it;
-    never raises: a Library, verified or with a reason (libverify.py says what is checked).
+    never raises: a Library, verified or with a reason (libverify.verify says what is checked).
     The verifier is loaded for the call and let go after: a unit verifies at boot and on
     an install, and keeps only the index."""
+    lib = Library(open_fn, name, path)  # first: a refusal needs it when memory runs short
     try:
         from . import libverify
     except MemoryError:
-        return _refuse(Library(open_fn, name, path), "drug library %s cannot be verified: no memory for the verifier" % (
-            path if path is not None else name))
+        _heap.forget("libverify")  # MicroPython may keep a half-made module: let the collector have it
+        return _refuse(lib, "drug library %s cannot be verified: no memory for the verifier" % lib.path)
     try:
-        return libverify.open_device(open_fn, name, path, buf, entries)
+        return libverify.verify(lib, buf, entries)
     finally:
         _heap.forget("libverify")
 
@@ -447,6 +448,7 @@ def loads(text, path=None):
     try:
         from . import libverify
     except MemoryError:
+        _heap.forget("libverify")
         return _refuse(Library(None, None, path), "drug library %s does not fit in memory" % path)
     try:
         return libverify.loads(text, path)

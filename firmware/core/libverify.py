@@ -6,8 +6,9 @@
 import json
 from array import array as _array
 
+from . import druglib as _d  # _d._MemOpener looked up at each call: tests wrap it
 from .druglib import (CHUNK, FORMAT, HEADER_MAX, MAGIC, MAX_DEPTH, MAX_KEY, MAX_SMALL, TAG_UNSET, Library,
-                      LibraryError, _MemOpener, _hex, _loads, _refuse, _sha256, device_bytes)
+                      LibraryError, _hex, _loads, _refuse, _sha256, device_bytes)
 
 
 # ------------------------------------------------------------- the scanner --
@@ -273,9 +274,10 @@ def _is_hex(s):
     return True
 
 
-def open_device(open_fn, name, path=None, buf=None, entries=False):
-    """Verify the device-form library `name` (opened by open_fn(name, 'rb'))
-    and index it.  Never raises: a Library, verified or with a reason.
+def verify(lib, buf=None, entries=False):
+    """Verify the device-form library lib (a new druglib.Library: opened by
+    lib._open(lib._name, 'rb')) and index it.  Never raises: lib, verified or
+    with a reason.
 
     Checked here: the seal, the header, the JSON structure, format, version,
     settings, alias tables and each drug's own fields.  Route entries are
@@ -283,7 +285,6 @@ def open_device(open_fn, name, path=None, buf=None, entries=False):
     deploy`, DLCOMMIT, the host tools), and again as each is parsed on use;
     the seal proves the bytes have not changed since.  Parsing every entry at
     boot would double the heap the verification needs on a board."""
-    lib = Library(open_fn, name, path)
     try:
         return _verify(lib, buf, entries)
     except MemoryError:
@@ -408,7 +409,7 @@ def loads(text, path=None):
     if isinstance(text, str):
         text = text.encode("utf-8")
     if bytes(text[0:len(MAGIC)]) == MAGIC:
-        return open_device(_MemOpener(text), "", path, entries=True)
+        return _d.open_device(_d._MemOpener(text), "", path, entries=True)
     try:
         doc = json.loads(text)
     except MemoryError:
@@ -425,7 +426,7 @@ def loads(text, path=None):
     except MemoryError:
         return _refuse(Library(None, None, path), "drug library does not fit in memory")
     doc = None
-    return open_device(_MemOpener(data), "", path, entries=True)
+    return _d.open_device(_d._MemOpener(data), "", path, entries=True)
 
 
 def _precheck(doc):
