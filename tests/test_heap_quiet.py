@@ -69,7 +69,7 @@ def test_an_idle_redraw_that_needs_the_heap_is_drawn_whole_unlocked(lock):
     calls = lock.calls
     hal.ms = 10000
     u.step()
-    assert lock.calls == calls + 1  # an idle step: the redraw ran under the lock
+    assert lock.calls == calls + 2  # an idle step: the redraw and the health check ran under the lock
     real = u.ui._home_clock
     failed = []
 
@@ -87,3 +87,25 @@ def test_an_idle_redraw_that_needs_the_heap_is_drawn_whole_unlocked(lock):
     ref = _ui.Ui(u)
     assert u.ui.screen.rows == ref.render(u.now(), True).rows
     assert u.ui.screen.rows[1] == "00:11"
+
+
+def test_the_health_check_runs_locked_and_again_unlocked_when_it_needs_the_heap(lock, monkeypatch):
+    from firmware.core import health
+
+    hal = Hal()
+    u = _unit.Unit(hal)
+    depths = []
+    real = health.check
+
+    def check_needing_heap_once(unit, *a):
+        depths.append(lock.depth)
+        if lock.depth:
+            raise MemoryError("memory allocation failed, heap is locked")
+        return "memory: free heap below the floor"
+
+    monkeypatch.setattr(health, "check", check_needing_heap_once)
+    assert u.health(u) == "memory: free heap below the floor"  # the unlocked run's answer
+    assert depths == [1, 0]
+    monkeypatch.setattr(health, "check", real)
+    depths[:] = []
+    assert u.health(u) is None and u.health.checks == 2

@@ -18,6 +18,8 @@
 # first, then applies), so a failed write needs no reset.
 #   memory     free heap below the floor even after a collection
 # Cheap and allocation-free in the steady state (one call per loop step).
+from . import heap as _heap
+
 try:
     import gc
 
@@ -40,16 +42,25 @@ class Monitor:
         self.checks = 0
         self.failures = 0
         self.last_reason = None
+        self._reason = None  # the last check's answer (set inside heap.quiet)
 
     def __call__(self, unit):
         self.checks += 1
-        reason = check(unit, self.last_now, self.min_free, self.require_log)
+        # The check only reads: run it with the heap locked (its frame then comes
+        # off the C stack, not a search of the heap, every loop step) and again
+        # unlocked in the rare case it needed the heap (a reason it formats).
+        if not _heap.quiet(self._check, unit, None):
+            self._check(unit, None)
+        reason = self._reason
         if reason is None:
             self.last_now = unit.engine.clock.now()
         else:
             self.failures += 1
             self.last_reason = reason
         return reason
+
+    def _check(self, unit, _unused):
+        self._reason = check(unit, self.last_now, self.min_free, self.require_log)
 
 
 def check(unit, last_now=-1, min_free=MIN_FREE_BYTES, require_log=True, log_failures_ok=0):

@@ -401,7 +401,27 @@ class Link:
 
     # ------------------------------------------------------------ input
     def poll(self):
-        """Read and answer what has arrived; returns the number of lines handled."""
+        """Read and answer what has arrived; returns the number of lines handled.
+
+        Kept small on purpose: called every main-loop step, and on MicroPython a
+        function with more than a few locals gets its frame from the heap on every
+        call.  With nothing pending and nothing arrived it returns from here."""
+        if self.repl_active or self._tx_n or self._req_mod is not None or self._n or self._rx_i < self._rx_n:
+            return self._poll(0)
+        if self._has_lid:
+            self._check_conn()
+        n = self.hal.uart_readinto(self._rx)
+        if not n:
+            self._check_stage()
+            return 0
+        self._rx_i = 0
+        self._rx_n = n
+        if self._has_lid:
+            self._check_conn()  # these bytes may be a new connection's
+        self._last_rx = self.hal.ticks_ms()
+        return self._poll(n)
+
+    def _poll(self, taken):
         hal = self.hal
         if self.repl_active:
             self._poll_repl()
@@ -411,7 +431,6 @@ class Link:
         if self._req_mod is not None:
             self._release_requests()
         handled = 0
-        taken = 0
         rx = self._rx
         line = self._line
         lid = self._has_lid

@@ -390,10 +390,14 @@ class Unit:
         self.eeg["attached"] = True
 
     def _poll_eeg(self):
-        """Feed the detector what the front end has; the number of samples read."""
+        """Feed the detector what the front end has; the number of samples read.
+        Small on purpose (a frame off the C stack, see Link.poll): most boards have no EEG."""
         fs = self.hal.eeg_fs()
         if not fs:
             return 0
+        return self._feed_eeg(fs)
+
+    def _feed_eeg(self, fs):
         if self.detector is None:
             self.attach_eeg(fs)
         buf = self._eeg_buf
