@@ -258,7 +258,7 @@ def test_front_panel_marks_a_log_entry_with_a_reason_from_a_fixed_list():
     emu.press("up")
     for _ in range(len(u.events) - 1 - seq):
         emu.press("up")
-    assert _rows(emu)[1][5:] == "Xloraze iv"
+    assert _rows(emu)[1][5:] == "Xlorazepam"  # the entry, marked X (its route on the next row)
     emu.press("ok")
     assert "already in error" in emu.screen_text()
     emu.press("down")

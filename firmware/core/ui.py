@@ -34,15 +34,20 @@ LOG = "log"
 EEG = "eeg"
 
 SE_TYPES = ("convulsive", "focal_impaired", "absence")
+# The panel's words: a fixed vocabulary that fits 16 columns whole (docs/panel-glossary.md).
+# Lines of therapy are numbered one way on every screen: 1st line, 2nd line, 3rd line.
 SE_SHORT = {"convulsive": "convulsive", "focal_impaired": "focal impaired", "absence": "absence"}
-STAGE_SHORT = {"idle": "READY", "seizure": "SEIZURE", "se": "SE", "established": "ESTABLISHED SE",
-               "refractory": "REFRACTORY SE", "super_refractory": "SUPER-REFRACT."}
-DUE_SHORT = {"first_line": "1st line BZD", "bzd_repeat": "repeat BZD", "second_line": "2nd line",
-             "third_line": "3rd line", "wean_window": "wean OK"}
-PHASE_SHORT = {"stabilization": "stabilize", "initial": "initial", "second": "2nd therapy",
-               "third": "3rd therapy", "beyond": ">60 min"}
+STAGE_SHORT = {"idle": "READY", "seizure": "SEIZURE", "se": "SE", "established": "ESTAB SE",
+               "refractory": "REFRACT SE", "super_refractory": "SUPER-R SE"}
+DUE_SHORT = {"first_line": "1st line", "bzd_repeat": "BZD rpt", "second_line": "2nd line",
+             "third_line": "3rd line", "wean_window": "wean"}
+PHASE_SHORT = {"stabilization": "stabilize", "initial": "1st line", "second": "2nd line",
+               "third": "3rd line", "beyond": ">60 min"}
+# Alarm names, 8 columns at most (index: alarms.NAMES), after the IEC 60601-1-8 priority mark.
+ALARM_SHORT = ("1st late", "2nd late", "3rd late", "t2 past", "stage up", "brkthru", "BZD low", "wean sz",
+               "no clock", "log full", "defaults", "lib fail")
 # Override reasons offered for a soft limit (pump DERS practice, clinical.md §8).
-OVERRIDE_REASONS = ("physician order", "pt-specific need", "protocol", "repeat intended")
+OVERRIDE_REASONS = ("physician order", "pt-specific", "protocol", "repeat intended")
 
 # The home screen is redrawn every second (the timer runs) and must allocate
 # nothing doing it (the idle loop allocates 0 bytes: heap_lock test in
@@ -61,7 +66,6 @@ _DUE_OVERDUE = tuple("OVERDUE " + DUE_SHORT.get(x, x) for x in _phases.DUE_NAMES
 _DUE_WAITING = tuple(DUE_SHORT.get(x, x) + " in " for x in _phases.DUE_NAMES)
 _DUE_OPEN = tuple(DUE_SHORT.get(x, x) + " " for x in _phases.DUE_NAMES)
 _ALARM_MARK = ("!!!", "!!", "!")  # index: priority (high, medium, low)
-_ALARM_NAME = tuple(x.replace("_", " ") for x in _alarms.NAMES)  # index: alarm
 
 
 def number_parts(n, out, k):
@@ -142,7 +146,7 @@ class Ui:
         self.amount = 0  # ug (bolus) or ng/kg/h (rate)
         self.verdict = {}  # type: dict
         self.weight_kg = 70
-        self.message = ""  # one-line feedback, cleared on the next press
+        self.message = ""  # feedback, cleared on the next press (two rows at most, wrapped at words)
         self._rendered_t = -1
         self._rendered_n = -1
         self._menu = []  # type: list
@@ -150,6 +154,7 @@ class Ui:
         self._tp = [""] * 6  # a time as parts (mmss_parts)
         self._np = [""] * 3  # a number as parts (number_parts)
         self._menu_pages = None  # ui_pages while the panel is away from home
+        self._msg = []  # the message's rows
 
     def pages(self):
         """The pages other than home (ui_pages.py), imported when first needed."""
@@ -179,6 +184,9 @@ class Ui:
             self.message = str(e)
         except StorageFull:
             self.message = "FULL: NOT LOGGED"
+        m = self.message
+        if m:  # a long message is wrapped at words (by ui_pages: rarely needed at home)
+            self._msg = [m] if len(m) <= _screen.COLS else self.pages().wrap(m)
 
     def _alarm_key(self):
         t = self.unit.now()
@@ -235,7 +243,10 @@ class Ui:
         else:
             self.pages().DRAW[self.page](self, s, t)
         if self.message:
-            s.set(7, self.message)
+            m = self._msg  # up to three rows, at the bottom
+            n = len(m) if len(m) < 3 else 3
+            for k in range(n):
+                s.set(8 - n + k, m[k])
         s.finish()
         self.unit.hal.show(s)
         return s
@@ -246,7 +257,7 @@ class Ui:
         if i < 0:
             s.set(row, "")  # a refused library shows here as its alarm (library_refused)
             return
-        s.set_parts(row, _ALARM_MARK[st.rules.alarm_priority[i]], _ALARM_NAME[i],
+        s.set_parts(row, _ALARM_MARK[st.rules.alarm_priority[i]], ALARM_SHORT[i],
                     "" if _alarms.audible(st, i, t) else " (q)")
 
     def _next_due(self, s, row, t):
@@ -313,7 +324,7 @@ class Ui:
         if st.clock_corr_n:  # the wall clock was corrected during the episode: by how much (no timer moved)
             tp = self._tp
             mmss_parts(st.clock_corr_s if st.clock_corr_s >= 0 else -st.clock_corr_s, tp)
-            s.set_parts(7, "CLOCK ADJ ", "+" if st.clock_corr_s >= 0 else "-", tp[0], tp[1], tp[2], tp[3], tp[4],
+            s.set_parts(7, "CLK ADJ ", "+" if st.clock_corr_s >= 0 else "-", tp[0], tp[1], tp[2], tp[3], tp[4],
                         tp[5])
         else:
             s.set(7, "OK=menu")

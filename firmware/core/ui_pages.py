@@ -6,8 +6,32 @@
 # lets it go when the panel is back home (heap.forget), which on a Pico gives
 # its code's heap back.  Each function takes the Ui (its state lives there).
 from . import alarms as _alarms
-from .ui import (ALARMS, DOSE_AMOUNT, DOSE_DRUG, DOSE_REASON, DOSE_VERDICT, EEG, HOME, LOG, MENU,
+from . import drugnames as _names
+from .ui import (ALARM_SHORT, ALARMS, DOSE_AMOUNT, DOSE_DRUG, DOSE_REASON, DOSE_VERDICT, EEG, HOME, LOG, MENU,
                  OVERRIDE_REASONS, WEIGHT, amount_step_ug, fmt_mg, mmss)
+
+
+def wrap(text, width=16):
+    """Lines of at most width columns, broken at spaces; a word longer than a line is split."""
+    out = []
+    line = ""
+    for word in text.split():
+        while len(word) > width:
+            if line:
+                out.append(line)
+                line = ""
+            out.append(word[:width])
+            word = word[width:]
+        if not line:
+            line = word
+        elif len(line) + 1 + len(word) <= width:
+            line += " " + word
+        else:
+            out.append(line)
+            line = word
+    if line:
+        out.append(line)
+    return out
 
 
 def menu_items(ui):
@@ -90,8 +114,17 @@ def rate_text(ui):
     entry = ui.drug[2]
     disp = entry.get("rate", {}).get("display", "mg/kg/h")
     per = 60000 if disp == "mcg/kg/min" else 1000000  # ng/kg/h per display unit
-    whole = ui.amount * 100 // per
-    return "%d.%02d %s" % (whole // 100, whole % 100, disp), per
+    return "%s %s" % (decimal(ui.amount * 100 // per), disp), per
+
+
+def decimal(hundredths):
+    """12.5 from 1250, 12 from 1200, 0.05 from 5: no trailing zeros (the row fits 16 columns)."""
+    w, f = hundredths // 100, hundredths % 100
+    if f == 0:
+        return "%d" % w
+    if f % 10 == 0:
+        return "%d.%d" % (w, f // 10)
+    return "%d.%02d" % (w, f)
 
 
 def amount_text(ui):
@@ -133,7 +166,7 @@ def give(ui, override=None):
     ui.verdict = v
     if v.get("logged"):
         ui.page = HOME
-        ui.message = "%s logged" % d
+        ui.message = "%s logged" % _names.drug(d)
     else:
         ui.page = DOSE_VERDICT
 
@@ -143,8 +176,7 @@ def on_dose_verdict(ui, b):
     if b == "back":
         ui.page = DOSE_AMOUNT
     elif b in ("up", "down"):
-        n = len(verdict_lines(ui.verdict))
-        ui.sel = (ui.sel + (1 if b == "down" else -1)) % n
+        scroll(ui, b, len(dose_text(ui)), VERDICT_ROWS)
     elif b == "ok":
         if verdict in ("adequate", "underdosed"):
             give(ui)
@@ -211,8 +243,7 @@ def on_weight_verdict(ui, b):
     if b == "back":
         ui.page = WEIGHT
     elif b in ("up", "down"):
-        n = len(verdict_lines(ui.verdict))
-        ui.sel = (ui.sel + (1 if b == "down" else -1)) % n
+        scroll(ui, b, len(weight_text(ui)), VERDICT_ROWS)
     elif b == "ok":
         if ui.verdict["verdict"] == "soft":
             ui.page = WEIGHT_REASON
@@ -291,6 +322,12 @@ def on_eeg(ui, b):
     ui.page = HOME
 
 
+def scroll(ui, b, n, rows):
+    """Move a text window of `rows` rows over n lines by one line; it stops at either end."""
+    top = n - rows if n > rows else 0
+    ui.sel = max(0, min(top, ui.sel + (1 if b == "down" else -1)))
+
+
 # -------------------------------------------------------------- render
 def draw_list(ui, s, title, items, t):
     s.clear(ui.page)
@@ -312,44 +349,69 @@ def draw_menu(ui, s, t):
     s.set(7, "OK select BACK")
 
 
+def drug_route(d, r):
+    return "%s %s" % (_names.drug(d), _names.route(r))
+
+
 def draw_dose_drug(ui, s, t):
-    draw_list(ui, s, "GIVE DOSE: drug", ["%s %s" % (d, r) for d, r in ui.entries], t)
+    draw_list(ui, s, "GIVE DOSE: drug", [drug_route(d, r) for d, r in ui.entries], t)
     s.set(7, "OK select BACK")
 
 
 def draw_dose_amount(ui, s, t):
     s.clear(DOSE_AMOUNT)
     d, r, entry = ui.drug
-    s.set(0, "%s %s" % (d, r))
+    s.set(0, drug_route(d, r))
     s.set(1, "weight %d kg" % ((ui.unit.weight_g + 500) // 1000))
     s.set(3, "amount (up/dn):")
-    s.set(4, "> " + amount_text(ui))
+    s.set(4, amount_text(ui))
     s.mark(invert=4)
     s.set(7, "OK check  BACK")
+
+
+VERDICT_ROWS = 5  # rows 2..6 of a verdict page: its text, scrolled by UP / DOWN
+VERDICT_WORD = {"adequate": "ADEQUATE", "underdosed": "UNDERDOSED", "soft": "SOFT LIMIT", "hard": "HARD LIMIT",
+                "error": "NOT CHECKED"}
+
+
+def dose_text(ui):
+    """A dose verdict's text as rows of 16: the limits that decided it first, then what to
+    draw or pump (not for a refused dose), the target, and the other messages."""
+    v = ui.verdict
+    lines = []
+    limits = [lim.get("message", "") for lim in v.get("limits") or []]
+    for m in limits:
+        lines += wrap(m)
+    if v["verdict"] in ("adequate", "underdosed", "soft"):
+        if v.get("volume_ml"):
+            lines.append("draw %s mL" % v["volume_ml"])
+        elif v.get("pump_ml_h"):
+            lines.append("pump %s mL/h" % v["pump_ml_h"])
+        if v.get("min_minutes"):
+            lines.append("over >= %s min" % v["min_minutes"])
+    if v.get("target"):
+        lines += wrap("target " + str(v["target"]))
+    for m in v.get("messages") or []:
+        if m not in limits:
+            lines += wrap(m)
+    return lines or [""]
+
+
+def draw_text(s, lines, top, first, rows):
+    for k in range(rows):
+        i = top + k
+        s.set(first + k, lines[i] if i < len(lines) else "")
 
 
 def draw_dose_verdict(ui, s, t):
     s.clear(DOSE_VERDICT)
     v = ui.verdict
-    word = v["verdict"].upper()
-    if v.get("logged") is False and v["verdict"] == "soft":
-        word = "SOFT LIMIT"
-    s.set(0, "%s %s" % (word, amount_text(ui)))
+    s.set(0, VERDICT_WORD.get(v["verdict"], v["verdict"].upper()))
     s.mark(invert=0)
-    s.set(1, "target " + str(v.get("target") or "-"))
-    if v.get("volume_ml"):
-        s.set(2, "draw %s mL" % v["volume_ml"])
-    elif v.get("pump_ml_h"):
-        s.set(2, "pump %s mL/h" % v["pump_ml_h"])
-    if v.get("min_minutes"):
-        s.set(3, "over >= %s min" % v["min_minutes"])
-    msgs = verdict_lines(v)
-    msg = msgs[ui.sel % len(msgs)]
-    s.set(4, msg[:16])
-    s.set(5, msg[16:32])
-    s.set(6, msg[32:48])
-    action = {"adequate": "OK give", "underdosed": "OK give (low)", "soft": "OK override"}
-    s.set(7, action.get(v["verdict"], "REFUSED  BACK") + " BACK" if v["verdict"] in action else "REFUSED  BACK")
+    s.set(1, amount_text(ui))
+    draw_text(s, dose_text(ui), ui.sel, 2, VERDICT_ROWS)
+    action = {"adequate": "OK give  BACK", "underdosed": "OK give  BACK", "soft": "OK override BACK"}
+    s.set(7, action.get(v["verdict"], "REFUSED  BACK"))
 
 
 def verdict_lines(v):
@@ -379,13 +441,15 @@ def draw_weight_verdict(ui, s, t):
     s.mark(invert=0)
     p = v.get("prev_weight_g")
     s.set(1, "previous %s" % ("-" if p is None else "%d kg" % ((p + 500) // 1000)))
-    msgs = verdict_lines(v)
-    msg = msgs[ui.sel % len(msgs)]
-    s.set(3, msg[:16])
-    s.set(4, msg[16:32])
-    s.set(5, msg[32:48])
-    s.set(6, msg[48:64])
+    draw_text(s, weight_text(ui), ui.sel, 2, VERDICT_ROWS)
     s.set(7, "OK confirm  BACK" if v["verdict"] == "soft" else "BACK re-enter")
+
+
+def weight_text(ui):
+    lines = []
+    for m in verdict_lines(ui.verdict):
+        lines += wrap(m)
+    return lines
 
 
 def draw_weight_reason(ui, s, t):
@@ -401,7 +465,11 @@ def draw_alarms(ui, s, t):
         s.set(2, "none active")
         s.set(7, "BACK")
         return
-    items = ["%s %s" % (p[0].upper(), n.replace("_", " ")) for n, p, since, aud in active]
+    pri = ui.unit.state.rules.alarm_priority
+    items = []
+    for n, p, since, aud in active:
+        i = _alarms.index(n)
+        items.append(("!!!", "!!", "!")[pri[i]] + ALARM_SHORT[i])
     draw_list(ui, s, "ALARMS (OK=ack)", items, t)
     s.set(7, "ALARM=pause BACK")
 
@@ -417,8 +485,13 @@ def draw_log(ui, s, t):
     start = ui.unit.state.t
     while row < 7 and i >= 0:
         ev = evs[i]
-        s.set(row, "%s%s%s" % (mmss(max(0, t - ev["t"]))[:5], "X" if i in voided else " ", _event_text(ev)))
+        lines = wrap(_event_text(ev), 10)
+        s.set(row, "%s%s%s" % (mmss(max(0, t - ev["t"]))[:5], "X" if i in voided else " ", lines[0] if lines else ""))
         row += 1
+        for more in lines[1:]:
+            if row < 7:
+                s.set(row, "      " + more)
+                row += 1
         i -= 1
     if n:
         s.mark(invert=1)
@@ -426,7 +499,7 @@ def draw_log(ui, s, t):
 
 
 def draw_void_reason(ui, s, t):
-    draw_list(ui, s, "#%d IN ERROR:why" % ui.void_seq, list(VOID_REASONS), t)
+    draw_list(ui, s, "#%d IN ERROR" % ui.void_seq, list(VOID_REASONS), t)
     s.set(7, "OK mark  BACK")
 
 
@@ -453,7 +526,7 @@ _SPARK = "_.-~=+*#"
 def _event_text(ev):
     k = ev["type"]
     if k == "dose":
-        return "%s %s" % (ev["drug"][:6], ev["route"])
+        return "%s %s" % (_names.drug(ev["drug"]), _names.route(ev["route"]))
     if k == "alarm":
         return "al %s" % ev["action"]
     if k == "onset":
@@ -463,7 +536,7 @@ def _event_text(ev):
     if k == "weight":
         return "wt %dkg" % ((ev["grams"] + 500) // 1000)
     if k == "infusion":
-        return "inf %s %s" % (ev["action"], ev["drug"][:4])
+        return "%s %s" % (_names.drug(ev["drug"]), ev["action"])
     if k == "void":
         return "#%d in error" % ev["ref"]
     return k
