@@ -242,7 +242,7 @@ def test_front_panel_marks_a_log_entry_with_a_reason_from_a_fixed_list():
     for _ in range(len(u.events) - 1 - seq):
         emu.press("up")  # older entries
     text = emu.screen_text()
-    assert "LOG %d events" % len(u.events) in text and "loraze" in _rows(emu)[1]
+    assert "LOG %d events" % len(u.events) in text and "loraze" in _rows(emu)[2]  # row 2: the selected entry
     assert "OK=in error" in text
     emu.press("ok")
     text = emu.screen_text()
@@ -258,7 +258,7 @@ def test_front_panel_marks_a_log_entry_with_a_reason_from_a_fixed_list():
     emu.press("up")
     for _ in range(len(u.events) - 1 - seq):
         emu.press("up")
-    assert _rows(emu)[1][5:] == "Xlorazepam"  # the entry, marked X (its route on the next row)
+    assert _rows(emu)[2][5:] == "Xlorazepam"  # the entry, marked X (its route on the next row)
     emu.press("ok")
     assert "already in error" in emu.screen_text()
     emu.press("down")

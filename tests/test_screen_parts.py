@@ -71,7 +71,7 @@ def test_page_change_marks_every_row():
     u.ui.button("ok")  # the menu
     u.ui.render(u.now())
     assert s.name == "menu" and s.dirty == _screen.ALL_ROWS
-    assert s.rows[0] == "MENU" and s.invert == 1 and s.big == -1
+    assert s.rows[1] == "MENU" and s.invert == 2 and s.big == -1  # row 0: time and alarm
 
 
 def test_screen_parts_join_and_cut():

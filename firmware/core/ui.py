@@ -46,6 +46,8 @@ PHASE_SHORT = {"stabilization": "stabilize", "initial": "1st line", "second": "2
 # Alarm names, 8 columns at most (index: alarms.NAMES), after the IEC 60601-1-8 priority mark.
 ALARM_SHORT = ("1st late", "2nd late", "3rd late", "t2 past", "stage up", "brkthru", "BZD low", "wean sz",
                "no clock", "log full", "defaults", "lib fail")
+PAGE_TIMEOUT_S = 30  # any page returns home after this long without a press
+_DOSE_PAGES = (DOSE_AMOUNT, DOSE_VERDICT, DOSE_REASON)  # a dose entry half done: kept by the timeout
 # Override reasons offered for a soft limit (pump DERS practice, clinical.md §8).
 OVERRIDE_REASONS = ("physician order", "pt-specific", "protocol", "repeat intended")
 
@@ -155,6 +157,8 @@ class Ui:
         self._np = [""] * 3  # a number as parts (number_parts)
         self._menu_pages = None  # ui_pages while the panel is away from home
         self._msg = []  # the message's rows
+        self._press_t = 0  # unit time of the last press (the page timeout)
+        self.held = ""  # the dose page the timeout left (home offers to resume it), or ""
 
     def pages(self):
         """The pages other than home (ui_pages.py), imported when first needed."""
@@ -173,6 +177,7 @@ class Ui:
     def button(self, name):
         self.message = ""
         self._rendered_t = -1
+        self._press_t = self.unit.now()
         try:
             if name == "alarm":
                 self._alarm_key()
@@ -209,7 +214,10 @@ class Ui:
                 self.se_type = SE_TYPES[(i + (1 if b == "down" else -1)) % len(SE_TYPES)]
             return
         if b == "ok":
-            self.pages().open_menu(self)
+            if self.held:
+                self.pages().resume(self)
+            else:
+                self.pages().open_menu(self)
         elif b == "down":
             self.page = EEG
         elif b == "up":
@@ -221,6 +229,11 @@ class Ui:
         input, no deadline crossed) lets the home screen redraw only what moves
         with the clock -- a board's idle step must be short as well as
         allocation-free."""
+        if self.page != HOME and t - self._press_t >= PAGE_TIMEOUT_S:
+            if self.page in _DOSE_PAGES:
+                self.held = self.page
+            self.page = HOME
+            self._rendered_t = -1
         n = len(self.unit.events)
         if t == self._rendered_t and n == self._rendered_n:
             return self.screen
@@ -241,7 +254,9 @@ class Ui:
                 self.entries = []
                 _heap.forget("ui_pages")
         else:
-            self.pages().DRAW[self.page](self, s, t)
+            p = self.pages()
+            p.DRAW[self.page](self, s, t)
+            p.top_row(self, s, t)
         if self.message:
             m = self._msg  # up to three rows, at the bottom
             n = len(m) if len(m) < 3 else 3
@@ -327,7 +342,7 @@ class Ui:
             s.set_parts(7, "CLK ADJ ", "+" if st.clock_corr_s >= 0 else "-", tp[0], tp[1], tp[2], tp[3], tp[4],
                         tp[5])
         else:
-            s.set(7, "OK=menu")
+            s.set(7, "OK=resume dose" if self.held else "OK=menu")
 
     def _ilae_row(self, s, row, st):
         """Outside AES scope (focal, absence; RR2 rule 9): the ILAE t1/t2 in

@@ -7,6 +7,7 @@
 # its code's heap back.  Each function takes the Ui (its state lives there).
 from . import alarms as _alarms
 from . import drugnames as _names
+from . import phases as _phases
 from .ui import (ALARM_SHORT, ALARMS, DOSE_AMOUNT, DOSE_DRUG, DOSE_REASON, DOSE_VERDICT, EEG, HOME, LOG, MENU,
                  OVERRIDE_REASONS, WEIGHT, amount_step_ug, fmt_mg, mmss)
 
@@ -91,6 +92,18 @@ def start_dose(ui):
         raise ValueError("drug library not verified: no dose checks")
     ui.page = DOSE_DRUG
     ui.sel = 0
+
+
+def resume(ui):
+    """Back to a dose entry the page timeout left half done: its drug and amount."""
+    ui.entries = dose_entries(ui)
+    d, r = ui.drug[0], ui.drug[1]
+    ui.sel = 0
+    for k in range(len(ui.entries)):
+        if tuple(ui.entries[k]) == (d, r):
+            ui.sel = k
+    ui.page = DOSE_AMOUNT  # the amount as it was; OK checks it again, at the time it is given
+    ui.held = ""
 
 
 def on_dose_drug(ui, b):
@@ -329,12 +342,33 @@ def scroll(ui, b, n, rows):
 
 
 # -------------------------------------------------------------- render
+LIST_ROWS = 5  # rows 2..6 of a list page (row 0: time and alarm, row 1: title, row 7: keys)
+
+
+def top_row(ui, s, t):
+    """Row 0 of every page but home: the time since onset and the highest active alarm."""
+    st = ui.unit.state
+    if st.started:
+        x = t - _phases.clock_start(st)
+        tm = mmss(x)
+        if len(tm) > 5:
+            tm = "%dh" % (x // 3600)  # 100 h and more: hours only, the alarm name stays whole
+    else:
+        tm = "--:--"
+    i = _alarms.top_active(st)
+    if i < 0:
+        s.set(0, tm)
+        return
+    a = ("!!!", "!!", "!")[st.rules.alarm_priority[i]] + ALARM_SHORT[i]
+    s.set(0, tm + " " * max(0, 16 - len(tm) - len(a)) + a)
+
+
 def draw_list(ui, s, title, items, t):
     s.clear(ui.page)
-    s.set(0, title)
+    s.set(1, title)
     n = len(items)
-    first = 0 if ui.sel < 6 else ui.sel - 5
-    row = 1
+    first = 0 if ui.sel < LIST_ROWS else ui.sel - LIST_ROWS + 1
+    row = 2
     i = first
     while row < 7 and i < n:
         s.set(row, (">" if i == ui.sel else " ") + items[i])
@@ -361,15 +395,15 @@ def draw_dose_drug(ui, s, t):
 def draw_dose_amount(ui, s, t):
     s.clear(DOSE_AMOUNT)
     d, r, entry = ui.drug
-    s.set(0, drug_route(d, r))
-    s.set(1, "weight %d kg" % ((ui.unit.weight_g + 500) // 1000))
+    s.set(1, drug_route(d, r))
+    s.set(2, "weight %d kg" % ((ui.unit.weight_g + 500) // 1000))
     s.set(3, "amount (up/dn):")
     s.set(4, amount_text(ui))
     s.mark(invert=4)
     s.set(7, "OK check  BACK")
 
 
-VERDICT_ROWS = 5  # rows 2..6 of a verdict page: its text, scrolled by UP / DOWN
+VERDICT_ROWS = 4  # rows 3..6 of a verdict page: its text, scrolled by UP / DOWN
 VERDICT_WORD = {"adequate": "ADEQUATE", "underdosed": "UNDERDOSED", "soft": "SOFT LIMIT", "hard": "HARD LIMIT",
                 "error": "NOT CHECKED"}
 
@@ -406,10 +440,10 @@ def draw_text(s, lines, top, first, rows):
 def draw_dose_verdict(ui, s, t):
     s.clear(DOSE_VERDICT)
     v = ui.verdict
-    s.set(0, VERDICT_WORD.get(v["verdict"], v["verdict"].upper()))
-    s.mark(invert=0)
-    s.set(1, amount_text(ui))
-    draw_text(s, dose_text(ui), ui.sel, 2, VERDICT_ROWS)
+    s.set(1, VERDICT_WORD.get(v["verdict"], v["verdict"].upper()))
+    s.mark(invert=1)
+    s.set(2, amount_text(ui))
+    draw_text(s, dose_text(ui), ui.sel, 3, VERDICT_ROWS)
     action = {"adequate": "OK give  BACK", "underdosed": "OK give  BACK", "soft": "OK override BACK"}
     s.set(7, action.get(v["verdict"], "REFUSED  BACK"))
 
@@ -427,7 +461,7 @@ def draw_dose_reason(ui, s, t):
 
 def draw_weight(ui, s, t):
     s.clear(WEIGHT)
-    s.set(0, "PATIENT WEIGHT")
+    s.set(1, "PATIENT WEIGHT")
     s.set(2, "%d kg" % ui.weight_kg)
     s.mark(big=2)
     s.set(5, "up/dn 1 kg")
@@ -437,11 +471,11 @@ def draw_weight(ui, s, t):
 def draw_weight_verdict(ui, s, t):
     s.clear(WEIGHT_VERDICT)
     v = ui.verdict
-    s.set(0, "%s %d kg" % ("CONFIRM" if v["verdict"] == "soft" else "REFUSED", ui.weight_kg))
-    s.mark(invert=0)
+    s.set(1, "%s %d kg" % ("CONFIRM" if v["verdict"] == "soft" else "REFUSED", ui.weight_kg))
+    s.mark(invert=1)
     p = v.get("prev_weight_g")
-    s.set(1, "previous %s" % ("-" if p is None else "%d kg" % ((p + 500) // 1000)))
-    draw_text(s, weight_text(ui), ui.sel, 2, VERDICT_ROWS)
+    s.set(2, "previous %s" % ("-" if p is None else "%d kg" % ((p + 500) // 1000)))
+    draw_text(s, weight_text(ui), ui.sel, 3, VERDICT_ROWS)
     s.set(7, "OK confirm  BACK" if v["verdict"] == "soft" else "BACK re-enter")
 
 
@@ -461,8 +495,8 @@ def draw_alarms(ui, s, t):
     active = _alarms.active_list(ui.unit.state, t)
     if not active:
         s.clear(ALARMS)
-        s.set(0, "ALARMS")
-        s.set(2, "none active")
+        s.set(1, "ALARMS")
+        s.set(3, "none active")
         s.set(7, "BACK")
         return
     pri = ui.unit.state.rules.alarm_priority
@@ -479,8 +513,8 @@ def draw_log(ui, s, t):
     evs = ui.unit.events
     n = len(evs)
     voided = ui.unit.state.voided
-    s.set(0, "LOG %d events" % n)
-    row = 1
+    s.set(1, "LOG %d events" % n)
+    row = 2
     i = n - 1 - ui.sel
     start = ui.unit.state.t
     while row < 7 and i >= 0:
@@ -494,7 +528,7 @@ def draw_log(ui, s, t):
                 row += 1
         i -= 1
     if n:
-        s.mark(invert=1)
+        s.mark(invert=2)
     s.set(7, "OK=in error BACK" if start >= 0 else "")
 
 
@@ -506,17 +540,17 @@ def draw_void_reason(ui, s, t):
 def draw_eeg(ui, s, t):
     s.clear(EEG)
     e = ui.unit.eeg
-    s.set(0, "EEG")
+    s.set(1, "EEG")
     if not e["attached"]:
-        s.set(2, "not attached")
+        s.set(3, "not attached")
         s.set(7, "BACK")
         return
-    s.set(1, "seizure: " + ("YES" if e["seizure"] else "no"))
-    s.set(2, "burden %d%%/60m" % int(e["burden_percent"]))
-    s.set(3, "BSR %d%%%s" % (e["bsr_percent"], " BS" if e["bs"] else ""))
-    s.set(4, "eSE: " + ("YES" if e["se"] else "no"))
+    s.set(2, "seizure: " + ("YES" if e["seizure"] else "no"))
+    s.set(3, "burden %d%%/60m" % int(e["burden_percent"]))
+    s.set(4, "BSR %d%%%s" % (e["bsr_percent"], " BS" if e["bs"] else ""))
+    s.set(5, "eSE: " + ("YES" if e["se"] else "no"))
     trend = e["bsr_trend"][-16:]
-    s.set(5, "".join(_SPARK[min(7, v * 8 // 101)] for v in trend))
+    s.set(6, "".join(_SPARK[min(7, v * 8 // 101)] for v in trend))
     s.set(7, "BACK")
 
 
