@@ -12,7 +12,11 @@ repeat to the library's AES (label) 10 min for lorazepam: clinical.md Review rou
 2 rule 8.  The labels were then replaced by the panel's short vocabulary, which
 fits the 16 columns whole (issue 15; docs/panel-glossary.md): the reference's
 texts were rewritten word for word (e.g. "1st line BZD 04:" became
-"1st line 04:53", "REFRACTORY SE *S" became "REFRACT SE *SZ"), nothing else.
+"1st line 04:53", "REFRACTORY SE *S" became "REFRACT SE *SZ"), nothing else.  Then the due row
+of five states: it counts down to the stage that makes the next line due when
+that comes before the AES deadline (issue 15 item 3; tests/test_panel_due.py):
+2nd line to established SE 5 min after lorazepam (ESETT), 3rd line to refractory
+SE at the end of the levetiracetam window.
 """
 import json
 import os
@@ -35,7 +39,7 @@ with open(os.path.join(TESTS, "screen_reference.json")) as f:
 def test_reference_covers_every_state():
     assert sorted(REFERENCE) == sorted(fn.__name__ for fn in screen_states.STATES)
     texts = "\n".join(r for v in REFERENCE.values() for r in v[:8])
-    for seen in ("weight 123 kg", "weight 5 kg", "1h45", "26h05", "3rd line 09:45", "wean in 23h58",
+    for seen in ("weight 123 kg", "weight 5 kg", "1h45", "26h05", "3rd line 04:45", "wean in 23h58",
                  "OVERDUE 1st line", "!no clock (q)", "EEG ok BSR100%", "EEG SZ BSR7%", "audio paused 2m",
                  "REFRACT SE *SZ"):
         assert seen in texts  # the reference exercises every kind of part

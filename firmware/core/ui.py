@@ -21,6 +21,7 @@ from . import hal as _hal
 from . import heap as _heap
 from . import phases as _phases
 from . import screen as _screen
+from . import staging as _staging
 
 HOME = "home"
 MENU = "menu"
@@ -276,7 +277,35 @@ class Ui:
                     "" if _alarms.audible(st, i, t) else " (q)")
 
     def _next_due(self, s, row, t):
-        _phases.next_due(self.unit.state, t, self._due)
+        st = self.unit.state
+        due = self._due
+        _phases.next_due(st, t, due)
+        # The stage rules can make the next line due before its AES deadline (ESETT:
+        # established SE 5 min after an adequate benzodiazepine; refractory SE at the end
+        # of the second line's window): the row counts down to that time, not to a jump
+        # to OVERDUE.  Integers only: a full home draw allocates nothing either.
+        if st.active and st.se_type == 0 and due[2] != _phases.OVERDUE:
+            r = st.rules
+            slot = -1
+            if st.first_line_n > 0 and st.second_line_n == 0 and st.stage < _staging.ESTABLISHED \
+                    and _staging.gate_met(st):
+                slot = _phases.SECOND_LINE
+                d = st.last_bzd_t + r.established_after_bzd_s
+                if st.stage < _staging.SE and st.cur_start + st.t1 > d:
+                    d = st.cur_start + st.t1  # established SE comes after SE
+                by = _phases.clock_start(st) + r.second_line_due_s
+            elif st.second_line_n > 0 and st.third_line_n == 0 and st.anesthetic_t < 0 \
+                    and st.stage < _staging.REFRACTORY and _staging._refractory_ready(st):
+                slot = _phases.THIRD_LINE
+                d = st.second_line_end + r.refractory_window_s
+                by = _phases.clock_start(st) + r.third_line_due_s
+            if slot >= 0:
+                if by < d:
+                    d = by
+                if d > t and (due[0] < 0 or d < due[1]):
+                    due[0] = slot
+                    due[1] = d
+                    due[2] = _phases.OPEN
         self._due_row(s, row, t)
 
     def _due_row(self, s, row, t):
