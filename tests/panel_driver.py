@@ -137,6 +137,10 @@ class Panel:
             return
         self.enter_weight(140)  # double the weight: a confirmation page
         self.scroll_all()
+        if self.page == "weight_verdict" and self.ui.verdict.get("verdict") == "soft":
+            self.press("ok")  # why
+            self.scroll_all()
+            self.press("back")
         self.press("back")
         self.home()
 
@@ -157,7 +161,7 @@ class Panel:
             return
         n = len(self.ui.entries)
         for i in range(n):
-            while self.ui.sel != i:
+            while self.ui.dsel != i:
                 self.press("down")
             self.press("ok")  # amount page
             for moves in ((), ("down",) * 4, ("up",) * 6, ("up",) * 30):
@@ -167,7 +171,9 @@ class Panel:
                 if self.ui.verdict.get("verdict") == "soft":
                     self.press("ok")  # the override page
                     self.scroll_all()
-                    self.press("back")
+                    self.press("ok")  # its confirmation page
+                    self.press("up")  # armed
+                    self.press("back", "back")
                 self.press("back")  # amount
             self.press("back")  # drug list
 
@@ -178,7 +184,7 @@ class Panel:
         if self.page == "weight":
             raise AssertionError("the unit asks for the weight first")
         for _ in range(len(self.ui.entries)):
-            if tuple(self.ui.entries[self.ui.sel][:2]) == (drug, route):
+            if tuple(self.ui.entries[self.ui.dsel][:2]) == (drug, route):
                 break
             self.press("down")
         else:

@@ -110,9 +110,9 @@ def test_weight_and_lorazepam_from_the_buttons(board):
     click(board, "OK")
     select(board, "lorazepam")
     s = click(board, "OK")
-    assert s.rows[0].startswith("lorazepam") and s.rows[1] == "weight 70 kg", s
+    assert s.rows[1].startswith("lorazepam") and s.rows[2] == "weight 70 kg", s  # row 0: time and alarm
     s = click(board, "OK")  # check
-    assert s.rows[0].startswith("ADEQUATE"), s
+    assert s.rows[1].startswith("ADEQUATE"), s
     click(board, "OK")  # give: logged
     with open_link(board.url, timeout=5) as c:
         events = [ev for _, ev in c.log()]

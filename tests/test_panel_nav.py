@@ -61,7 +61,7 @@ def test_any_page_returns_home_after_30_s_without_a_press():
 def test_a_half_done_dose_entry_is_kept_and_reopened():
     p = _at_first_line_overdue()
     p.open_menu_item("Give dose")
-    while tuple(p.ui.entries[p.ui.sel]) != ("lorazepam", "iv"):
+    while tuple(p.ui.entries[p.ui.dsel][:2]) != ("lorazepam", "iv"):
         p.press("down")
     p.press("ok")  # the amount page: lorazepam, 4 mg offered
     p.press("down")  # 3.5 mg

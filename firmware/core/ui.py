@@ -48,7 +48,7 @@ PHASE_SHORT = {"stabilization": "stabilize", "initial": "1st line", "second": "2
 ALARM_SHORT = ("1st late", "2nd late", "3rd late", "t2 past", "stage up", "brkthru", "BZD low", "wean sz",
                "no clock", "log full", "defaults", "lib fail")
 PAGE_TIMEOUT_S = 30  # any page returns home after this long without a press
-_DOSE_PAGES = (DOSE_AMOUNT, DOSE_VERDICT, DOSE_REASON)  # a dose entry half done: kept by the timeout
+_DOSE_PAGES = (DOSE_AMOUNT, DOSE_VERDICT, DOSE_REASON, "dose_confirm")  # a dose entry half done: kept by the timeout
 # Override reasons offered for a soft limit (pump DERS practice, clinical.md §8).
 OVERRIDE_REASONS = ("physician order", "pt-specific", "protocol", "repeat intended")
 

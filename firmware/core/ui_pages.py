@@ -77,12 +77,6 @@ def on_menu(ui, b):
 
 
 # dose entry
-def dose_entries(ui):
-    # (drug, route) pairs only: an entry is read from the library when chosen
-    lib = ui.unit.library
-    return lib.entries() if lib.verified else []
-
-
 def start_dose(ui):
     if ui.unit.weight_g is None:
         start_weight(ui, then_dose=True)
@@ -91,17 +85,46 @@ def start_dose(ui):
     if not ui.entries:
         raise ValueError("drug library not verified: no dose checks")
     ui.page = DOSE_DRUG
-    ui.sel = 0
+    ui.dsel = 0
+
+
+LINE_NAME = ("", "1st line", "2nd line", "3rd line")
+# due slot (phases.DUE_NAMES) -> the line of therapy it asks for
+_SLOT_LINE = (1, 1, 2, 3)
+
+
+def due_line(ui):
+    """The line of therapy due now: the home screen's next action, else the first line not given."""
+    slot = ui._due[0]
+    if 0 <= slot < len(_SLOT_LINE):
+        return _SLOT_LINE[slot]
+    st = ui.unit.state
+    return 1 if st.first_line_n == 0 else 2 if st.second_line_n == 0 else 3
+
+
+def dose_entries(ui):
+    """(drug, route, line) of every library entry, grouped by line of therapy, the line due now
+    first, then the others in order; the library's order within a line."""
+    lib = ui.unit.library
+    if not lib.verified:
+        return []
+    first = due_line(ui)
+    out = []
+    for d, r in lib.entries():
+        line = lib.entry(d, r).get("line", 0)
+        out.append((0 if line == first else line, d, r, line))
+    out.sort()
+    return [(d, r, line) for k, d, r, line in out]
 
 
 def resume(ui):
     """Back to a dose entry the page timeout left half done: its drug and amount."""
     ui.entries = dose_entries(ui)
     d, r = ui.drug[0], ui.drug[1]
-    ui.sel = 0
+    ui.dsel = 0
     for k in range(len(ui.entries)):
-        if tuple(ui.entries[k]) == (d, r):
-            ui.sel = k
+        if ui.entries[k][0] == d and ui.entries[k][1] == r:
+            ui.dsel = k
     ui.page = DOSE_AMOUNT  # the amount as it was; OK checks it again, at the time it is given
     ui.held = ""
 
@@ -109,16 +132,16 @@ def resume(ui):
 def on_dose_drug(ui, b):
     if b == "back":
         ui.page = HOME
-    elif b in ("up", "down"):
-        ui.sel = (ui.sel + (1 if b == "down" else -1)) % len(ui.entries)
+    elif b in ("up", "down"):  # the list's own cursor: other pages' scrolling never moves it
+        ui.dsel = (ui.dsel + (1 if b == "down" else -1)) % len(ui.entries)
     elif b == "ok":
-        d, r = ui.entries[ui.sel]
+        d, r = ui.entries[ui.dsel][0], ui.entries[ui.dsel][1]
         entry = ui.unit.library.entry(d, r)
         ui.drug = (d, r, entry)
         if entry.get("mode") == "infusion":
             ui.amount = entry.get("rate", {}).get("lo_ng_per_kg_h", 0)
-        else:
-            v = ui.unit.check(d, r, dose="1 mg")
+        else:  # the reference dose for this patient, in the entry's own unit (mg, mg PE)
+            v = ui.unit.check(d, r, dose="1 " + entry.get("dose_unit", "mg"))
             ui.amount = v.get("target_ug") or v.get("target_low_ug") or 1000
         ui.page = DOSE_AMOUNT
 
@@ -154,7 +177,7 @@ def on_dose_amount(ui, b):
     elif b in ("up", "down"):
         if infusion:
             per = rate_text(ui)[1]
-            step = per // 20 if per == 60000 else per // 10  # 5 mcg/kg/min or 0.1 mg/kg/h
+            step = per * 5 if per == 60000 else per // 10  # 5 mcg/kg/min or 0.1 mg/kg/h
         else:
             step = amount_step_ug(ui.amount)
         ui.amount += step if b == "up" else -step
@@ -195,7 +218,7 @@ def on_dose_verdict(ui, b):
             give(ui)
         elif verdict == "soft":
             ui.page = DOSE_REASON
-            ui.sel = 0
+            ui.sel = -1  # no reason preselected: the nurse picks one
         else:
             ui.page = DOSE_AMOUNT  # hard / error: never given from here
 
@@ -203,10 +226,71 @@ def on_dose_verdict(ui, b):
 def on_dose_reason(ui, b):
     if b == "back":
         ui.page = DOSE_VERDICT
+        ui.sel = 0
     elif b in ("up", "down"):
-        ui.sel = (ui.sel + (1 if b == "down" else -1)) % len(OVERRIDE_REASONS)
+        pick(ui, b, len(OVERRIDE_REASONS))
     elif b == "ok":
-        give(ui, OVERRIDE_REASONS[ui.sel])
+        if ui.sel < 0:
+            ui.message = "pick a reason"
+            return
+        ui.reason = OVERRIDE_REASONS[ui.sel]
+        ui.armed = False
+        ui.page = DOSE_CONFIRM
+
+
+def pick(ui, b, n):
+    """UP / DOWN on a list with nothing selected yet (-1): DOWN takes the first, UP the last."""
+    if ui.sel < 0:
+        ui.sel = 0 if b == "down" else n - 1
+    else:
+        ui.sel = (ui.sel + (1 if b == "down" else -1)) % n
+
+
+# A soft-limit override is confirmed by a sequence no other page uses: UP, then OK
+# (the HAL reports button presses, not how long a button is held, so "hold OK for
+# 2 s" cannot be told from a press; see docs/panel-glossary.md).  OK alone, DOWN,
+# or anything between UP and OK starts over; BACK returns to the reasons.
+DOSE_CONFIRM = "dose_confirm"
+
+
+def on_dose_confirm(ui, b):
+    if b == "back":
+        ui.page = DOSE_REASON
+        return
+    if b == "up":
+        ui.armed = True
+        return
+    if b == "ok" and ui.armed:
+        ui.armed = False
+        give(ui, ui.reason)
+        return
+    ui.armed = False
+    if b == "ok":
+        ui.message = "UP then OK"
+
+
+def limit_text(ui):
+    """The soft limit the dose is beyond, in the dose's own unit ("limit 4 mg")."""
+    for lim in ui.verdict.get("limits") or []:
+        x = lim.get("limit")
+        if isinstance(x, int):
+            if ui.drug[2].get("mode") == "infusion":
+                disp = ui.drug[2].get("rate", {}).get("display", "mg/kg/h")
+                per = 60000 if disp == "mcg/kg/min" else 1000000
+                return "limit " + decimal(x * 100 // per)
+            return "limit " + fmt_mg(x).replace(" mg", " " + ui.drug[2].get("dose_unit", "mg"))
+    return "limit -"
+
+
+def draw_dose_confirm(ui, s, t):
+    s.clear(DOSE_CONFIRM)
+    s.set(1, "OVERRIDE LIMIT")
+    s.mark(invert=1)
+    s.set(2, drug_route(ui.drug[0], ui.drug[1]))
+    s.set(3, "give " + amount_text(ui))
+    s.set(4, limit_text(ui))
+    s.set(5, ui.reason)
+    s.set(7, "now OK=give" if ui.armed else "UP then OK=give")
 
 
 # weight
@@ -388,7 +472,25 @@ def drug_route(d, r):
 
 
 def draw_dose_drug(ui, s, t):
-    draw_list(ui, s, "GIVE DOSE: drug", [drug_route(d, r) for d, r in ui.entries], t)
+    """The drugs under a header per line of therapy ("-- 2nd line --"); the cursor skips headers."""
+    s.clear(DOSE_DRUG)
+    s.set(1, "GIVE DOSE: drug")
+    rows = []
+    at = 0
+    line = -1
+    for k in range(len(ui.entries)):
+        d, r, ln = ui.entries[k]
+        if ln != line:
+            line = ln
+            rows.append("-- %s --" % (LINE_NAME[ln] if 0 < ln < 4 else "other"))
+        if k == ui.dsel:
+            at = len(rows)
+        rows.append((">" if k == ui.dsel else " ") + drug_route(d, r))
+    first = at - LIST_ROWS + 1 if at >= LIST_ROWS else 0
+    for k in range(LIST_ROWS):
+        if first + k < len(rows):
+            s.set(2 + k, rows[first + k])
+    s.mark(invert=2 + at - first)
     s.set(7, "OK select BACK")
 
 
@@ -416,7 +518,8 @@ def dose_text(ui):
     limits = [lim.get("message", "") for lim in v.get("limits") or []]
     for m in limits:
         lines += wrap(m)
-    if v["verdict"] in ("adequate", "underdosed", "soft"):
+    refused = v["verdict"] not in ("adequate", "underdosed", "soft")
+    if not refused:
         if v.get("volume_ml"):
             lines.append("draw %s mL" % v["volume_ml"])
         elif v.get("pump_ml_h"):
@@ -426,8 +529,8 @@ def dose_text(ui):
     if v.get("target"):
         lines += wrap("target " + str(v["target"]))
     for m in v.get("messages") or []:
-        if m not in limits:
-            lines += wrap(m)
+        if m not in limits and not (refused and (m.startswith("volume") or "give over" in m)):
+            lines += wrap(m)  # a refused dose: nothing to draw, nothing to give
     return lines or [""]
 
 
@@ -455,8 +558,8 @@ def verdict_lines(v):
 
 
 def draw_dose_reason(ui, s, t):
-    draw_list(ui, s, "OVERRIDE reason", list(OVERRIDE_REASONS), t)
-    s.set(7, "OK log  BACK")
+    draw_list(ui, s, "OVERRIDE: why?", list(OVERRIDE_REASONS), t)
+    s.set(7, "UP/DN pick  OK" if ui.sel < 0 else "OK next  BACK")
 
 
 def draw_weight(ui, s, t):
@@ -578,8 +681,8 @@ def _event_text(ev):
 
 # page -> what a button does there, and how it is drawn
 ON = {MENU: on_menu, DOSE_DRUG: on_dose_drug, DOSE_AMOUNT: on_dose_amount, DOSE_VERDICT: on_dose_verdict,
-      DOSE_REASON: on_dose_reason, WEIGHT: on_weight, WEIGHT_VERDICT: on_weight_verdict,
+      DOSE_REASON: on_dose_reason, DOSE_CONFIRM: on_dose_confirm, WEIGHT: on_weight, WEIGHT_VERDICT: on_weight_verdict,
       WEIGHT_REASON: on_weight_reason, ALARMS: on_alarms, LOG: on_log, EEG: on_eeg, VOID: on_void_reason}
 DRAW = {MENU: draw_menu, DOSE_DRUG: draw_dose_drug, DOSE_AMOUNT: draw_dose_amount, DOSE_VERDICT: draw_dose_verdict,
-        DOSE_REASON: draw_dose_reason, WEIGHT: draw_weight, WEIGHT_VERDICT: draw_weight_verdict,
+        DOSE_REASON: draw_dose_reason, DOSE_CONFIRM: draw_dose_confirm, WEIGHT: draw_weight, WEIGHT_VERDICT: draw_weight_verdict,
         WEIGHT_REASON: draw_weight_reason, ALARMS: draw_alarms, LOG: draw_log, EEG: draw_eeg, VOID: draw_void_reason}
