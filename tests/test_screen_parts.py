@@ -16,7 +16,9 @@ texts were rewritten word for word (e.g. "1st line BZD 04:" became
 of five states: it counts down to the stage that makes the next line due when
 that comes before the AES deadline (issue 15 item 3; tests/test_panel_due.py):
 2nd line to established SE 5 min after lorazepam (ESETT), 3rd line to refractory
-SE at the end of the levetiracetam window.
+SE at the end of the levetiracetam window.  Then the alarm row's " (q)" (quiet):
+it now says which quiet, " ack" (acknowledged) or the audio pause's time left
+(" 1:59"; issue 15 item 5).
 """
 import json
 import os
@@ -40,7 +42,7 @@ def test_reference_covers_every_state():
     assert sorted(REFERENCE) == sorted(fn.__name__ for fn in screen_states.STATES)
     texts = "\n".join(r for v in REFERENCE.values() for r in v[:8])
     for seen in ("weight 123 kg", "weight 5 kg", "1h45", "26h05", "3rd line 04:45", "wean in 23h58",
-                 "OVERDUE 1st line", "!no clock (q)", "EEG ok BSR100%", "EEG SZ BSR7%", "audio paused 2m",
+                 "OVERDUE 1st line", "!no clock ack", "EEG ok BSR100%", "EEG SZ BSR7%", "audio paused 2m",
                  "REFRACT SE *SZ"):
         assert seen in texts  # the reference exercises every kind of part
 

@@ -319,7 +319,7 @@ def test_idle_cases_show_what_they_claim(idle_runs):
     assert first[5] == last[5] == "!!!t2 past" and ["t2_exceeded", True] in runs["countdown"]["alarms"]
     assert first[6] == "EEG SZ BSR0%" and last[6] == "EEG SZ BSR87%"  # 100 x 7 % 101: one and two digits
     first, last = (_rows(t) for t in runs["acknowledged"]["screens"])
-    assert first[4] == "OVERDUE 1st line" and first[5] == "!!!1st late (q)"
+    assert first[4] == "OVERDUE 1st line" and first[5] == "!!!1st late ack"
     assert ["first_line_overdue", False] in runs["acknowledged"]["alarms"]  # acknowledged: silent, still shown
 
 

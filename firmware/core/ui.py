@@ -244,9 +244,10 @@ class Ui:
         self._rendered_n = n
         s = self.screen
         if self.page == HOME and not changed:
-            if not self.unit.state.started:
-                return s  # READY shows nothing that moves with the clock alone
-            self._home_clock(s, t)
+            if self.unit.state.started:
+                self._home_clock(s, t)
+            else:  # READY: only an audio pause's time left moves with the clock
+                self._alarm_row(s, 6, t)
         elif self.page == HOME:
             self._draw_home(s, t)
             if self._menu_pages is not None:  # back home: the other pages' code can go
@@ -273,8 +274,18 @@ class Ui:
         if i < 0:
             s.set(row, "")  # a refused library shows here as its alarm (library_refused)
             return
-        s.set_parts(row, _ALARM_MARK[st.rules.alarm_priority[i]], ALARM_SHORT[i],
-                    "" if _alarms.audible(st, i, t) else " (q)")
+        mark = _ALARM_MARK[st.rules.alarm_priority[i]]
+        if _alarms.audible(st, i, t):
+            s.set_parts(row, mark, ALARM_SHORT[i])
+        elif 0 <= st.al_since[i] <= st.al_ack_t[i]:
+            s.set_parts(row, mark, ALARM_SHORT[i], " ack")
+        else:  # audio paused: the time it has left, m:ss
+            left = st.al_silence_until[i] - t
+            if left < 0:
+                left = 0
+            m = left // 60
+            s.set_parts(row, mark, ALARM_SHORT[i], " ", DIGITS[m if m < 10 else 9], ":", DIGITS[left % 60 // 10],
+                        DIGITS[left % 10])
 
     def _next_due(self, s, row, t):
         st = self.unit.state
@@ -331,6 +342,7 @@ class Ui:
         mmss_parts(t - _phases.clock_start(self.unit.state), tp)
         s.set_parts(1, tp[0], tp[1], tp[2], tp[3], tp[4], tp[5])
         self._due_row(s, 4, t)
+        self._alarm_row(s, 5, t)  # an audio pause counts down
 
     def _draw_home(self, s, t):
         # Every row from prebuilt strings and DIGITS: redrawn each second, allocation-free.

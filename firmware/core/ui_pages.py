@@ -359,14 +359,30 @@ def on_weight_reason(ui, b):
 
 
 # alarms, log, eeg
+def alarm_state(st, i, t):
+    """ON (sounding), ack (acknowledged) or the audio pause's time left (m:ss)."""
+    if _alarms.audible(st, i, t):
+        return "ON"
+    if 0 <= st.al_since[i] <= st.al_ack_t[i]:
+        return "ack"
+    left = max(0, st.al_silence_until[i] - t)
+    return "%d:%02d" % (left // 60, left % 60)
+
+
 def on_alarms(ui, b):
-    active = _alarms.active_list(ui.unit.state, ui.unit.now())
+    st = ui.unit.state
+    t = ui.unit.now()
+    active = _alarms.active_list(st, t)
     if b == "back":
         ui.page = HOME
     elif b in ("up", "down") and active:
         ui.sel = (ui.sel + (1 if b == "down" else -1)) % len(active)
     elif b == "ok" and active:
-        ui.unit.ack_alarm(active[ui.sel % len(active)][0])
+        name = active[ui.sel % len(active)][0]
+        if alarm_state(st, _alarms.index(name), t) == "ack":
+            ui.message = "already acked"  # one acknowledgement per alarm and condition
+            return
+        ui.unit.ack_alarm(name)
         ui.message = "acknowledged"
 
 
@@ -602,12 +618,16 @@ def draw_alarms(ui, s, t):
         s.set(3, "none active")
         s.set(7, "BACK")
         return
-    pri = ui.unit.state.rules.alarm_priority
-    items = []
-    for n, p, since, aud in active:
-        i = _alarms.index(n)
-        items.append(("!!!", "!!", "!")[pri[i]] + ALARM_SHORT[i])
-    draw_list(ui, s, "ALARMS (OK=ack)", items, t)
+    st = ui.unit.state
+    s.clear(ALARMS)
+    s.set(1, "ALARMS (OK=ack)")
+    sel = ui.sel % len(active)
+    first = sel - LIST_ROWS + 1 if sel >= LIST_ROWS else 0
+    for k in range(first, min(len(active), first + LIST_ROWS)):
+        i = _alarms.index(active[k][0])  # mark, name, state in fixed columns; the selection inverted
+        s.set(2 + k - first, "%-3s%-8s %4s" % (("!!!", "!!", "!")[st.rules.alarm_priority[i]], ALARM_SHORT[i],
+                                              alarm_state(st, i, t)))
+    s.mark(invert=2 + sel - first)
     s.set(7, "ALARM=pause BACK")
 
 
