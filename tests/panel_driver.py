@@ -100,7 +100,11 @@ class Panel:
         if not self.unit.state.started:
             return self  # READY: UP / DOWN choose the SE type, OK starts the timer
         self.press("up")  # log
-        self.scroll_all_log()
+        for _ in range(3):  # each filter: all, doses, alarms
+            self.scroll_all_log()
+            while self.ui.sel >= 0:
+                self.press("down")  # back to the newest, then the filter row
+            self.press("ok")
         self.home()
         self.press("down")  # EEG
         self.home()

@@ -160,6 +160,7 @@ class Ui:
         self._msg = []  # the message's rows
         self._press_t = 0  # unit time of the last press (the page timeout)
         self.held = ""  # the dose page the timeout left (home offers to resume it), or ""
+        self.log_filter = 0  # the log page's filter: all, doses, alarms (ui_pages.LOG_FILTERS)
 
     def pages(self):
         """The pages other than home (ui_pages.py), imported when first needed."""

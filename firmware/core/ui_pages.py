@@ -9,7 +9,7 @@ from . import alarms as _alarms
 from . import drugnames as _names
 from . import phases as _phases
 from .ui import (ALARM_SHORT, ALARMS, DOSE_AMOUNT, DOSE_DRUG, DOSE_REASON, DOSE_VERDICT, EEG, HOME, LOG, MENU,
-                 OVERRIDE_REASONS, WEIGHT, amount_step_ug, fmt_mg, mmss)
+                 OVERRIDE_REASONS, SE_SHORT, WEIGHT, amount_step_ug, fmt_mg, mmss)
 
 
 def wrap(text, width=16):
@@ -395,16 +395,51 @@ VOID_REASONS = ("wrong patient", "wrong drug/dose", "wrong time", "duplicate", "
 _UNIT_RECORDS = ("alarm", "power_up", "maint", "clock", "void")
 
 
+# The log page lists entries newest first: UP goes to older ones, DOWN to newer,
+# and DOWN from the newest to the filter row (sel -1), where OK shows all entries,
+# doses only or alarms only.  A run of EEG state changes is one entry.
+LOG_FILTERS = ("all", "doses", "alarms")
+_FILTER_TYPES = (None, ("dose", "infusion"), ("alarm",))
+
+
+def log_items(ui):
+    """[(seq, t, text)] newest first, filtered; consecutive EEG events are one run
+    (the seq and time of its last change, how many changes, the state it ended in)."""
+    evs = ui.unit.events
+    kinds = _FILTER_TYPES[ui.log_filter]
+    out = []
+    run = 0
+    for seq in range(len(evs)):
+        ev = evs[seq]
+        k = ev["type"]
+        if kinds is not None and k not in kinds:
+            continue
+        if k == "eeg":
+            run = run + 1 if out and out[-1][3] == "eeg" else 1
+            text = "EEG %s" % ev["state"].replace("_", " ")
+            if run > 1:
+                text = "EEG %d changes, now %s" % (run, ev["state"].replace("_", " "))
+                out.pop()
+            out.append((seq, ev["t"], text, k))
+            continue
+        out.append((seq, ev["t"], event_text(ui, ev), k))
+    out.reverse()
+    return out
+
+
 def on_log(ui, b):
-    n = len(ui.unit.events)
+    items = log_items(ui)
+    n = len(items)
     if b == "back":
         ui.page = HOME
     elif b == "up":
         ui.sel = min(ui.sel + 1, max(0, n - 1))
     elif b == "down":
-        ui.sel = max(0, ui.sel - 1)
+        ui.sel = max(-1, ui.sel - 1)
+    elif b == "ok" and ui.sel < 0:
+        ui.log_filter = (ui.log_filter + 1) % len(LOG_FILTERS)
     elif b == "ok" and n:
-        seq = n - 1 - ui.sel
+        seq = items[min(ui.sel, n - 1)][0]
         kind = ui.unit.events[seq]["type"]
         if kind in _UNIT_RECORDS:
             raise ValueError("unit record")  # written by the unit, not entered by staff
@@ -418,7 +453,11 @@ def on_log(ui, b):
 def on_void_reason(ui, b):
     if b == "back":
         ui.page = LOG
-        ui.sel = len(ui.unit.events) - 1 - ui.void_seq
+        ui.sel = 0
+        items = log_items(ui)
+        for k in range(len(items)):
+            if items[k][0] == ui.void_seq:
+                ui.sel = k
     elif b in ("up", "down"):
         ui.sel = (ui.sel + (1 if b == "down" else -1)) % len(VOID_REASONS)
     elif b == "ok":
@@ -631,28 +670,42 @@ def draw_alarms(ui, s, t):
     s.set(7, "ALARM=pause BACK")
 
 
+def signed_time(x):
+    """Seconds from the onset, signed: "+06:30", "-00:30", "+1h45"."""
+    return ("-" if x < 0 else "+") + mmss(-x if x < 0 else x)
+
+
 def draw_log(ui, s, t):
     s.clear(LOG)
-    evs = ui.unit.events
-    n = len(evs)
-    voided = ui.unit.state.voided
-    s.set(1, "LOG %d events" % n)
+    st = ui.unit.state
+    items = log_items(ui)
+    n = len(items)
+    s.set(1, "show %s %d" % (LOG_FILTERS[ui.log_filter], n))
+    if ui.sel >= n:
+        ui.sel = n - 1 if n else -1
+    onset = _phases.clock_start(st) if st.started else t
+    voided = st.voided
     row = 2
-    i = n - 1 - ui.sel
-    start = ui.unit.state.t
-    while row < 7 and i >= 0:
-        ev = evs[i]
-        lines = wrap(_event_text(ev), 10)
-        s.set(row, "%s%s%s" % (mmss(max(0, t - ev["t"]))[:5], "X" if i in voided else " ", lines[0] if lines else ""))
+    i = ui.sel if ui.sel >= 0 else 0
+    while row < 7 and i < n:
+        seq, et, text, k = items[i]
+        text = "%s %s%s" % (signed_time(et - onset), "X " if seq in voided else "", text)
+        lines = wrap(text)
+        s.set(row, lines[0])
         row += 1
-        for more in lines[1:]:
+        rest = wrap(" ".join(text[len(lines[0]):].split()), 14)  # continued under it, indented
+        for more in rest:
             if row < 7:
-                s.set(row, "      " + more)
+                s.set(row, "  " + more)
                 row += 1
-        i -= 1
-    if n:
-        s.mark(invert=2)
-    s.set(7, "OK=in error BACK" if start >= 0 else "")
+        i += 1
+    if ui.sel < 0:
+        s.mark(invert=1)
+        s.set(7, "OK=filter  BACK")
+    else:
+        if n:
+            s.mark(invert=2)
+        s.set(7, "OK=in error BACK" if st.t >= 0 else "")
 
 
 def draw_void_reason(ui, s, t):
@@ -680,23 +733,45 @@ def draw_eeg(ui, s, t):
 _SPARK = "_.-~=+*#"
 
 
-def _event_text(ev):
+_EVENT_WORDS = {"stop": "seizure stopped", "recur": "seizure again", "recovered": "recovered",
+                "power_up": "power on", "end": "episode end", "clock": "clock adjusted"}
+_ALARM_ACTION = {"raise": "alarm %s", "clear": "end %s", "ack": "ack %s"}
+
+
+def event_text(ui, ev):
+    """A log entry in words: names and amounts."""
     k = ev["type"]
     if k == "dose":
-        return "%s %s" % (_names.drug(ev["drug"]), _names.route(ev["route"]))
+        return "%s %s %s" % (ev["drug"], fmt_mg(ev["amount_ug"]), ev["route"])
     if k == "alarm":
-        return "al %s" % ev["action"]
+        cond = ev.get("cond")
+        if cond is None or ev["action"] not in _ALARM_ACTION:
+            return "audio paused" if ev["action"] == "pause" else "alarm " + ev["action"]
+        try:
+            name = ALARM_SHORT[_alarms.index(cond)]
+        except ValueError:
+            name = cond
+        return _ALARM_ACTION[ev["action"]] % name
     if k == "onset":
-        return "onset"
-    if k == "eeg":
-        return "eeg " + ev["state"][:6]
+        return "onset " + SE_SHORT.get(ev.get("se_type"), str(ev.get("se_type")))
     if k == "weight":
-        return "wt %dkg" % ((ev["grams"] + 500) // 1000)
+        return "weight %d kg" % ((ev["grams"] + 500) // 1000)
     if k == "infusion":
-        return "%s %s" % (_names.drug(ev["drug"]), ev["action"])
+        rate = ev.get("rate_ug_kg_h")
+        if rate is None:
+            return "%s %s" % (ev["drug"], ev["action"])
+        return "%s %s %s mg/kg/h" % (ev["drug"], ev["action"], decimal(rate // 10))
+    if k == "wean":
+        return "wean " + ev["action"]
     if k == "void":
-        return "#%d in error" % ev["ref"]
-    return k
+        return "#%d in error: %s" % (ev["ref"], ev["reason"])
+    if k == "note":
+        return ev["text"]
+    if k == "flag":
+        return "%s %s" % (ev["name"].replace("_", " "), "on" if ev["value"] else "off")
+    if k == "maint":
+        return "maintenance " + ev["action"]
+    return _EVENT_WORDS.get(k, k)
 
 
 # page -> what a button does there, and how it is drawn
