@@ -149,15 +149,17 @@ class Panel:
         self.home()
 
     def enter_weight(self, kg):
-        """Key a weight on the weight page (digit by digit where the page offers it) and press OK."""
-        from firmware.core import ui_pages
-
-        keys = getattr(ui_pages, "weight_keys", None)
-        if keys is not None:
-            self.press(*keys(self.ui, kg))
-            return
-        d = kg - self.ui.weight_kg  # 1-kg steps
-        self.press(*(("up" if d > 0 else "down",) * abs(d) + ("ok",)))
+        """Key a weight on the weight page, digit by digit (the shorter way round each digit), and OK."""
+        ui = self.ui
+        keys = []
+        for pos, place in enumerate((100, 10, 1)):
+            if pos < ui.wpos:
+                continue
+            have, want = ui.weight_kg // place % 10, kg // place % 10
+            up = (want - have) % 10
+            keys += ["up"] * up if up <= 5 else ["down"] * (10 - up)
+            keys.append("ok")
+        self.press(*keys)
 
     def tour_doses(self):
         self.open_menu_item("Give dose")

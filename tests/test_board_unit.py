@@ -100,10 +100,15 @@ def test_weight_and_lorazepam_from_the_buttons(board):
     click(board, "OK")  # menu
     select(board, "Weight")
     s = click(board, "OK")
-    assert s.rows[0] == "PATIENT WEIGHT" and s.big == 2, s
-    kg = int(s.rows[2].split()[0])
-    s = click(board, "UP" if kg < 70 else "DOWN", abs(70 - kg))
-    assert s.rows[2] == "70 kg", s
+    assert s.rows[1] == "PATIENT WEIGHT" and s.big == 2, s
+    digits = s.rows[2].split()[0]  # "000" with no weight: keyed digit by digit, OK moves on
+    for k, want in enumerate("070"):
+        up = (int(want) - int(digits[k])) % 10
+        if up:
+            s = click(board, "UP", up)
+        if k < 2:
+            s = click(board, "OK")
+    assert s.rows[2] == "070 kg", s
     click(board, "OK")
     click(board, "OK")  # menu
     select(board, "Give dose")

@@ -300,21 +300,39 @@ WEIGHT_REASON = "weight_reason"
 WEIGHT_REASONS = ("re-weighed", "was estimated", "physician order")
 
 
+# The weight is keyed digit by digit: hundreds, tens and units of kg.  UP / DOWN
+# change the digit under the cursor (wrapping 9 <-> 0), OK moves to the next digit
+# and saves on the last, BACK goes a digit back (home from the first).  It starts
+# at the weight on record, or 000 (no preset weight).
 def start_weight(ui, then_dose=False):
     w = ui.unit.weight_g
-    ui.weight_kg = (w + 500) // 1000 if w else 70
+    ui.weight_kg = (w + 500) // 1000 if w else 0
+    if ui.weight_kg > 999:
+        ui.weight_kg = 999
+    ui.wpos = 0
     ui._weight_then_dose = then_dose
     ui.page = WEIGHT
 
 
+_PLACE = (100, 10, 1)
+
+
 def on_weight(ui, b):
     if b == "back":
-        ui.page = HOME
+        if ui.wpos > 0:
+            ui.wpos -= 1
+        else:
+            ui.page = HOME
     elif b in ("up", "down"):
-        ui.weight_kg += 1 if b == "up" else -1
-        if ui.weight_kg < 1:
-            ui.weight_kg = 1
+        place = _PLACE[ui.wpos]
+        d = ui.weight_kg // place % 10
+        ui.weight_kg += ((d + (1 if b == "up" else 9)) % 10 - d) * place
+    elif b == "ok" and ui.wpos < 2:
+        ui.wpos += 1
     elif b == "ok":
+        if ui.weight_kg < 1:
+            ui.wpos = 0
+            raise ValueError("enter a weight")
         v = ui.unit.check_weight("%d kg" % ui.weight_kg)
         if v["verdict"] == "adequate":
             enter_weight(ui)
@@ -620,10 +638,11 @@ def draw_dose_reason(ui, s, t):
 def draw_weight(ui, s, t):
     s.clear(WEIGHT)
     s.set(1, "PATIENT WEIGHT")
-    s.set(2, "%d kg" % ui.weight_kg)
+    s.set(2, "%03d kg" % ui.weight_kg)
     s.mark(big=2)
-    s.set(5, "up/dn 1 kg")
-    s.set(7, "OK save  BACK")
+    s.set(4, "  " * ui.wpos + "^^")  # under the digit being set (large digits: two columns each)
+    s.set(5, "UP/DN digit")
+    s.set(7, "OK save  BACK" if ui.wpos == 2 else "OK next  BACK")
 
 
 def draw_weight_verdict(ui, s, t):
