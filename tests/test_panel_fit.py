@@ -125,3 +125,32 @@ def test_a_long_message_on_home_is_wrapped_not_cut():
     p.open_menu_item("Seizure stopped")
     assert p.page == "home"
     assert p.rows[6:] == ["seizure stopped:", "logged"]
+
+
+def test_every_alarm_in_every_state_fits_on_every_page():
+    # each alarm active in turn (its condition as the engine would set it), sounding,
+    # acknowledged and paused, with the timer past 100 min: the home row, the top row of
+    # the other pages and the alarms page
+    from firmware.core import alarms
+
+    p = Panel()
+    p.press("ok")
+    p.at(105, 0)
+    st = p.unit.state
+    t = p.unit.now()
+    for i in range(alarms.N_ALARMS):
+        for k in range(alarms.N_ALARMS):
+            st.al_active[k] = k == i
+        for since, ack, silence in ((t, -1, -1), (t, t, alarms.UNTIL_CLEAR), (t, -1, t + 119)):
+            st.al_since[i], st.al_ack_t[i], st.al_silence_until[i] = since, ack, silence
+            for keys in ((), ("ok",), ("up",), ("down",)):
+                p.ui.page = "home"
+                p.ui._press_t = t
+                p.press(*keys)
+                p.full_rows()
+            p.ui.page = "alarms"
+            p.ui.sel = 0
+            p.full_rows()
+    _assert_fits(p)
+    tops = {r[0] for page, r in p.frames if page == "menu"}
+    assert len(tops) >= alarms.N_ALARMS, tops  # every alarm was on the top row

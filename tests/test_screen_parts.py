@@ -33,6 +33,7 @@ sys.path.insert(0, TESTS)
 import screen_states  # noqa: E402
 from core import screen as _screen  # noqa: E402
 from core import ui as _ui  # noqa: E402
+from core import ui_pages  # noqa: E402
 
 with open(os.path.join(TESTS, "screen_reference.json")) as f:
     REFERENCE = json.load(f)
@@ -109,7 +110,7 @@ def test_number_parts(n):
 def test_mmss_parts(sec):
     out = [""] * 6
     _ui.mmss_parts(sec, out)
-    assert "".join(out) == _ui.mmss(sec)
+    assert "".join(out) == ui_pages.mmss(sec)
 
 
 def test_a_change_past_column_16_is_not_a_redraw():

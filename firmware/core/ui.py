@@ -49,8 +49,6 @@ ALARM_SHORT = ("1st late", "2nd late", "3rd late", "t2 past", "stage up", "brkth
                "no clock", "log full", "defaults", "lib fail")
 PAGE_TIMEOUT_S = 30  # any page returns home after this long without a press
 _DOSE_PAGES = (DOSE_AMOUNT, DOSE_VERDICT, DOSE_REASON, "dose_confirm")  # a dose entry half done: kept by the timeout
-# Override reasons offered for a soft limit (pump DERS practice, clinical.md §8).
-OVERRIDE_REASONS = ("physician order", "pt-specific", "protocol", "repeat intended")
 
 # The home screen is redrawn every second (the timer runs) and must allocate
 # nothing doing it (the idle loop allocates 0 bytes: heap_lock test in
@@ -112,31 +110,6 @@ def mmss_parts(seconds, out):
         out[5] = DIGITS[m % 10]
 
 
-def mmss(seconds):
-    if seconds < 0:
-        seconds = 0
-    if seconds < 6000:  # up to 99:59 as minutes:seconds
-        return "%02d:%02d" % (seconds // 60, seconds % 60)
-    return "%dh%02d" % (seconds // 3600, (seconds % 3600) // 60)
-
-
-def amount_step_ug(target_ug):
-    """A sensible UP/DOWN step for a dose around target_ug."""
-    if target_ug < 10000:
-        return 500
-    if target_ug < 100000:
-        return 1000
-    if target_ug < 1000000:
-        return 10000
-    return 50000
-
-
-def fmt_mg(ug):
-    if ug % 1000 == 0:
-        return "%d mg" % (ug // 1000)
-    return "%d.%d mg" % (ug // 1000, (ug % 1000) // 100)
-
-
 class Ui:
     def __init__(self, unit):
         self.unit = unit
@@ -148,7 +121,7 @@ class Ui:
         self.drug = ("", "", {})  # type: tuple  # (drug, route, library entry) being dosed
         self.amount = 0  # ug (bolus) or ng/kg/h (rate)
         self.verdict = {}  # type: dict
-        self.weight_kg = 70
+        self.weight_kg = 0  # the weight page's digits (ui_pages.start_weight)
         self.message = ""  # feedback, cleared on the next press (two rows at most, wrapped at words)
         self._rendered_t = -1
         self._rendered_n = -1
@@ -252,10 +225,12 @@ class Ui:
         elif self.page == HOME:
             self._draw_home(s, t)
             if self._menu_pages is not None:  # back home: the other pages' code can go
-                self._menu_pages = None
+                # forget first: it needs the heap, and a locked redraw (the page timeout
+                # comes in an idle step) is then done again unlocked with nothing changed yet
+                _heap.forget("ui_pages")
                 self._menu = []
                 self.entries = []
-                _heap.forget("ui_pages")
+                self._menu_pages = None
         else:
             p = self.pages()
             p.DRAW[self.page](self, s, t)

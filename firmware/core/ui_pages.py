@@ -9,7 +9,35 @@ from . import alarms as _alarms
 from . import drugnames as _names
 from . import phases as _phases
 from .ui import (ALARM_SHORT, ALARMS, DOSE_AMOUNT, DOSE_DRUG, DOSE_REASON, DOSE_VERDICT, EEG, HOME, LOG, MENU,
-                 OVERRIDE_REASONS, SE_SHORT, WEIGHT, amount_step_ug, fmt_mg, mmss)
+                 SE_SHORT, WEIGHT)
+
+# Override reasons offered for a soft limit (pump DERS practice, clinical.md §8).
+OVERRIDE_REASONS = ("physician order", "pt-specific", "protocol", "repeat intended")
+
+
+def mmss(seconds):
+    if seconds < 0:
+        seconds = 0
+    if seconds < 6000:  # up to 99:59 as minutes:seconds
+        return "%02d:%02d" % (seconds // 60, seconds % 60)
+    return "%dh%02d" % (seconds // 3600, (seconds % 3600) // 60)
+
+
+def amount_step_ug(target_ug):
+    """A sensible UP/DOWN step for a dose around target_ug."""
+    if target_ug < 10000:
+        return 500
+    if target_ug < 100000:
+        return 1000
+    if target_ug < 1000000:
+        return 10000
+    return 50000
+
+
+def fmt_mg(ug):
+    if ug % 1000 == 0:
+        return "%d mg" % (ug // 1000)
+    return "%d.%d mg" % (ug // 1000, (ug % 1000) // 100)
 
 
 def wrap(text, width=16):
@@ -421,11 +449,11 @@ _FILTER_TYPES = (None, ("dose", "infusion"), ("alarm",))
 
 
 def log_items(ui):
-    """[(seq, t, text)] newest first, filtered; consecutive EEG events are one run
+    """[(seq, t, text, type)] newest first, filtered; consecutive EEG events are one run
     (the seq and time of its last change, how many changes, the state it ended in)."""
     evs = ui.unit.events
     kinds = _FILTER_TYPES[ui.log_filter]
-    out = []
+    out = []  # type: list
     run = 0
     for seq in range(len(evs)):
         ev = evs[seq]
