@@ -87,3 +87,83 @@ def test_front_panel_in_a_terminal(panel):
     while panel.alive() and time.monotonic() < end:
         time.sleep(0.1)
     assert not panel.alive() or "front panel closed" in panel.screen()
+
+
+def test_a_whole_episode_as_a_nurse_runs_it():
+    """No weight at boot; the timer; the weight asked at the first dose, keyed digit by digit;
+    lorazepam; the second line counting down, then overdue; the audio paused; levetiracetam
+    from the second-line group; the alarm acknowledged; the log in words; quit."""
+    term = Terminal("%s -m host_tools.cli run" % sys.executable)
+    try:
+        shown = term.wait_for("OK = start timer")
+        assert "weight not set" in shown  # no preset weight
+        term.keys("Enter")  # the timer
+        term.wait_for("SEIZURE")
+        term.keys("Enter")  # menu
+        term.wait_for("MENU")
+        term.keys("Enter")  # Give dose: no weight yet
+        term.wait_for("PATIENT WEIGHT")
+        for k in ("Enter", "Down", "Down", "Enter", "Up", "Up"):  # 0, 8, 2
+            term.keys(k)
+        term.wait_for("OK save  BACK")  # on the last digit (the large digits' spacing is the terminal's)
+        term.keys("Enter")
+        term.wait_for("-- 1st line --")  # straight on to the drug list, the line due first
+        term.keys("Down")
+        term.keys("Down")
+        term.wait_for("lorazepam iv")
+        term.keys("Enter")
+        term.wait_for("  4 mg  ")  # 0.1 mg/kg, max 4 mg (AES 2016)
+        term.keys("Enter")
+        shown = term.wait_for("ADEQUATE")
+        assert "draw 2 mL" in shown
+        term.keys("Enter")
+        term.wait_for("lorazepam logged")
+        term.wait_for("2nd line 0")  # counting down to established SE
+        term.keys("F")  # ten minutes later
+        shown = term.wait_for("OVERDUE 2nd line")
+        assert "!!2nd late" in shown  # medium priority (the light's drawing is the terminal's)
+        term.keys("a")  # audio paused: its time left on the alarm row
+        term.wait_for("audio paused 2m")
+        term.wait_for("!!2nd late 1:5")
+        term.keys("Enter")  # menu -> Alarms
+        term.wait_for("MENU")
+        for _ in range(3):
+            term.keys("Down")
+        term.keys("Enter")
+        shown = term.wait_for("ALARMS (OK=ack)")
+        term.keys("Enter")  # acknowledge the first
+        term.wait_for("2nd late  ack")
+        term.keys("BSpace")  # home
+        term.wait_for("!!2nd late ack")
+        term.keys("Enter")  # menu
+        term.wait_for("MENU")
+        term.keys("Enter")  # Give dose
+        term.wait_for("-- 2nd line --")
+        term.keys("Down")
+        term.keys("Down")
+        term.wait_for("levetirac. iv")
+        term.keys("Enter")
+        term.wait_for("  4500 mg  ")  # 60 mg/kg for 82 kg is 4920: the 4500 mg maximum (ESETT)
+        term.keys("Enter")
+        term.wait_for("ADEQUATE")
+        term.keys("Enter")
+        term.wait_for("levetirac.")
+        term.wait_for("3rd line")  # the next line counts down now
+        term.keys("Up")  # the log, newest first, in words
+        shown = term.wait_for("show all")
+        assert "levetiracetam" in shown or "ack" in shown, shown
+        seen = ""
+        for _ in range(20):  # older entries, one at a time
+            term.keys("Up")
+            time.sleep(0.3)
+            seen += term.screen()
+            if "weight 82" in seen:
+                break
+        assert "lorazepam" in seen and "weight 82" in seen, seen  # keyed digit by digit
+        term.keys("q")
+        end = time.monotonic() + 10
+        while term.alive() and time.monotonic() < end:
+            time.sleep(0.1)
+        assert not term.alive() or "front panel closed" in term.screen()
+    finally:
+        term.close()
