@@ -147,8 +147,8 @@ def test_the_first_line_alarm_at_5_minutes_emulated(board):
     board.run_for(15000)  # 5:05
     s = board.screen()
     assert 300 <= timer_s(s) <= 307, s
-    # the 16-column panel shows the alarm's name as far as it fits ("!!!first line ov"): high priority
-    assert any(r.startswith("!!!first line") for r in s.rows), s
+    # the alarm row: high priority, its short name (docs/panel-glossary.md)
+    assert any(r.startswith("!!!1st late") for r in s.rows), s
     with open_link(board.url, timeout=20) as c:
         assert "first_line_overdue" in str(c.status()["alarms"])
 

@@ -240,7 +240,7 @@ def _up_to(emu, word):
 
 
 def test_front_panel_marks_a_log_entry_with_a_reason_from_a_fixed_list():
-    from firmware.core import ui_pages
+    from firmware.core import ui_log
 
     emu = _emu()
     u = emu.unit
@@ -256,7 +256,7 @@ def test_front_panel_marks_a_log_entry_with_a_reason_from_a_fixed_list():
     emu.press("ok")
     text = emu.screen_text()
     assert "#%d IN ERROR" % seq in text and "wrong patient" in text
-    for _ in range(ui_pages.VOID_REASONS.index("not given")):
+    for _ in range(ui_log.VOID_REASONS.index("not given")):
         emu.press("down")
     emu.press("ok")
     mark = u.events[-1] if u.events[-1]["type"] == "void" else [e for e in u.events if e["type"] == "void"][0]

@@ -227,6 +227,7 @@ class Ui:
             if self._menu_pages is not None:  # back home: the other pages' code can go
                 # forget first: it needs the heap, and a locked redraw (the page timeout
                 # comes in an idle step) is then done again unlocked with nothing changed yet
+                _heap.forget("ui_log")
                 _heap.forget("ui_pages")
                 self._menu = []
                 self.entries = []
