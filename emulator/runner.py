@@ -78,7 +78,7 @@ class Runner:
 
             rules = _rules.build({"absence_t1_s": opts["absence_t1_min"] * 60})
         self.emu = EmulatedUnit(
-            weight_kg=pt["weight_kg"], se_type=pt["se_type"], flash_dir=flash_dir,
+            weight_kg=pt.get("weight_kg"), se_type=pt["se_type"], flash_dir=flash_dir,
             tick_start=TICKS_NEAR_WRAP if opts.get("tick_start") == "near_wrap" else 0,
             rtc=opts.get("rtc", True), config=cfg,
         )
@@ -117,7 +117,8 @@ class Runner:
             from emulator.patient import Patient
 
             pt = self.sc.patient
-            self.patient = Patient(seed=pt.get("seed", 0), fs=256.0, weight_kg=pt["weight_kg"])
+            # the simulated body needs a weight even where the unit was given none
+            self.patient = Patient(seed=pt.get("seed", 0), fs=256.0, weight_kg=pt.get("weight_kg", 70))
             self._patient_t0_ms = self.t_ms()
         return self.patient
 

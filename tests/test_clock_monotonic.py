@@ -38,7 +38,7 @@ def test_forward_clock_set_at_3_min_keeps_the_seizure_stage():
     corr = [e for e in emu.unit.events if e["type"] == "clock"]
     assert len(corr) == 1 and corr[0]["delta"] == 600 and corr[0]["source"] == "set"
     assert st["clock_corrected_s"] == 600
-    assert "CLOCK ADJ +10:00" in emu.screen_text()
+    assert "CLK ADJ +10:00" in emu.screen_text()
     # t1 is reached 5 min after the onset, on the seizure's own clock
     emu.run_for(2 * MIN - 2000)
     assert emu.unit.status()["stage"] == "seizure"
@@ -66,7 +66,7 @@ def test_plus_24_h_during_an_anesthetic_infusion_is_not_srse():
     assert after["stage"] == "refractory"
     assert after["flags"] == before["flags"]
     assert after["clock_corrected_s"] == 24 * 3600
-    assert "CLOCK ADJ +24h00" in emu.screen_text()
+    assert "CLK ADJ +24h00" in emu.screen_text()
     # SRSE comes 24 h after the infusion start on the timer clock, not earlier
     emu.run_for(24 * H - 3 * MIN)
     assert u.status()["stage"] == "refractory"

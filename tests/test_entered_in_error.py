@@ -229,8 +229,18 @@ def _rows(emu):
     return [ln[2:-2].rstrip() for ln in emu.screen_text().splitlines()[1:-1]]
 
 
+def _up_to(emu, word):
+    """UP (older entries) until the selected entry (rows 2 on) mentions word."""
+    for _ in range(40):
+        rows = _rows(emu)
+        if word in rows[2] or word in rows[3]:
+            return
+        emu.press("up")
+    raise AssertionError("no %r in the log: %s" % (word, _rows(emu)))
+
+
 def test_front_panel_marks_a_log_entry_with_a_reason_from_a_fixed_list():
-    from firmware.core import ui_pages
+    from firmware.core import ui_log
 
     emu = _emu()
     u = emu.unit
@@ -239,15 +249,14 @@ def test_front_panel_marks_a_log_entry_with_a_reason_from_a_fixed_list():
     seq = _seq(u, u.give("lorazepam", "iv", dose="4 mg")["event"])
     emu.run_for(MIN)
     emu.press("up")  # home -> event log, newest entry selected
-    for _ in range(len(u.events) - 1 - seq):
-        emu.press("up")  # older entries
+    _up_to(emu, "lorazepam")  # older entries
     text = emu.screen_text()
-    assert "LOG %d events" % len(u.events) in text and "loraze" in _rows(emu)[1]
+    assert "show all" in text and "lorazepam" in _rows(emu)[2]  # row 2: the selected entry
     assert "OK=in error" in text
     emu.press("ok")
     text = emu.screen_text()
     assert "#%d IN ERROR" % seq in text and "wrong patient" in text
-    for _ in range(ui_pages.VOID_REASONS.index("not given")):
+    for _ in range(ui_log.VOID_REASONS.index("not given")):
         emu.press("down")
     emu.press("ok")
     mark = u.events[-1] if u.events[-1]["type"] == "void" else [e for e in u.events if e["type"] == "void"][0]
@@ -256,14 +265,13 @@ def test_front_panel_marks_a_log_entry_with_a_reason_from_a_fixed_list():
     assert "#%d in error" % seq in emu.screen_text()
     # the log still lists the dose, marked X; a unit record cannot be marked
     emu.press("up")
-    for _ in range(len(u.events) - 1 - seq):
-        emu.press("up")
-    assert _rows(emu)[1][5:] == "Xloraze iv"
+    _up_to(emu, " lorazepam")
+    assert _rows(emu)[2] == "+06:00 X", _rows(emu)  # the entry, marked X, its words on the next rows
+    assert _rows(emu)[3].strip() == "lorazepam 4 mg"
     emu.press("ok")
     assert "already in error" in emu.screen_text()
     emu.press("down")
-    while u.events[len(u.events) - 1 - u.ui.sel]["type"] != "alarm":
-        emu.press("down")
+    _up_to(emu, "alarm")
     emu.press("ok")
     assert "unit record" in _rows(emu)[7]
     assert len([e for e in u.events if e["type"] == "void"]) == 1

@@ -77,13 +77,15 @@ def test_front_panel_in_a_terminal(panel):
     assert "Give dose" in shown
     panel.keys("Enter")  # Give dose: the drug list
     panel.wait_for("GIVE DOSE: drug")
-    for _ in range(6):  # diazepam iv, diazepam rectal, fosphenytoin, ketamine, lacosamide, levetiracetam, lorazepam
+    panel.wait_for("-- 1st line --")  # the first line is due: its drugs first
+    for _ in range(2):  # diazepam iv, diazepam rectal, lorazepam iv
         panel.keys("Down")
     panel.wait_for(">lorazepam iv")
     panel.keys("Enter")
-    panel.wait_for("> 4 mg")  # the target for 70 kg is offered
+    panel.wait_for("  4 mg  ")  # the target for 70 kg is offered
     panel.keys("Enter")
-    shown = panel.wait_for("ADEQUATE 4 mg")
+    shown = panel.wait_for("ADEQUATE")
+    assert "4 mg" in shown
     assert "draw 2 mL" in shown
     panel.keys("Enter")  # confirm: logged
     shown = panel.wait_for("lorazepam logged")
@@ -129,28 +131,16 @@ def nurse_panel():
     term.close()
 
 
-def test_a_whole_episode_at_the_front_panel(nurse_panel):
+def test_the_alarm_light_in_colour_through_an_episode(nurse_panel):
+    """The lamp beside the screen, in the terminal's colours, as the alarms change."""
     p = nurse_panel
     p.wait_for("OK = start timer")
     assert "light: green" in p.screen() or "light: off" in p.screen()
     assert RED_BACKGROUND not in colours_shown(p.screen(colour=True))
 
     p.keys("Enter")  # one press: the seizure timer runs
-    shown = p.wait_for("AES stabilize")
+    shown = p.wait_for("SEIZURE")
     assert "1st line" in shown  # the first-line benzodiazepine is the next action
-
-    # the patient's weight: MENU -> Weight -> up to 80 kg -> OK
-    p.keys("Enter")
-    p.wait_for("MENU")
-    select(p, "Weight")
-    p.keys("Enter")
-    p.wait_for("PATIENT WEIGHT")
-    for _ in range(10):
-        p.keys("Up")
-        time.sleep(0.05)
-    p.wait_for("8  0")  # the big digits, spaced out in the terminal
-    p.keys("Enter")
-    p.wait_for("weight 80 kg")
 
     # ten minutes on without a benzodiazepine: the first-line alarm (clinical.md: first line
     # due within 5 min), high priority: red light, flashing, the high-priority tone
@@ -166,38 +156,36 @@ def test_a_whole_episode_at_the_front_panel(nurse_panel):
     p.wait_for("MENU")
     select(p, "Alarms")
     p.keys("Enter")
-    shown = p.wait_for("ALARMS")
-    assert re.search(r">H first line", shown), shown  # the high-priority alarm, selected first
+    shown = p.wait_for("ALARMS (OK=ack)")
+    assert shown.index("!!!1st late   ON") < shown.index("stage up"), shown  # the high-priority alarm first
     p.keys("Enter")
-    shown = p.wait_for("acknowledged")
+    shown = p.wait_for("1st late  ack")
     assert "buzzer: high" not in shown and "light: red" in shown
     p.keys("BSpace")  # back home
-    p.wait_for("OK=menu")
+    p.wait_for("!!!1st late ack")
 
-    # lorazepam 4 mg iv: MENU -> Give dose -> lorazepam iv -> the amount offered -> checked -> logged
+    # lorazepam 4 mg iv: MENU -> Give dose -> lorazepam iv (the line due first) -> checked -> logged
     p.keys("Enter")
     p.wait_for("MENU")
-    select(p, "Give dose")
+    p.keys("Enter")  # Give dose
+    p.wait_for("-- 1st line --")
+    p.keys("Down")
+    p.keys("Down")
+    p.wait_for("lorazepam iv")
     p.keys("Enter")
-    p.wait_for("GIVE DOSE")
-    select(p, "lorazepam iv", presses=25)
-    p.keys("Enter")
-    p.wait_for("4 mg")  # 0.1 mg/kg for 80 kg is 8 mg, capped at 4 mg a dose (clinical.md)
+    p.wait_for("  4 mg  ")  # 0.1 mg/kg for 70 kg is 7 mg, capped at 4 mg a dose (clinical.md)
     p.keys("Enter")
     shown = p.wait_for("ADEQUATE")
-    assert "4 mg" in shown and "2 mL" in shown  # 4 mg of a 2 mg/mL solution
+    assert "draw 2 mL" in shown  # 4 mg of a 2 mg/mL solution
     p.keys("Enter")
     p.wait_for("lorazepam logged")
 
     # read the screen back: the first-line alarm is gone, the second line is next with its
-    # countdown; the light is no longer red (the stage escalation's medium priority remains)
-    p.keys("BSpace")
-    shown = p.wait_for("2nd line")
-    assert "OVERDUE 1st line" not in shown and "first line ov" not in shown
-    assert "light: red" not in shown and "light: yellow" in shown
-    coloured = p.screen(colour=True)
-    assert RED_BACKGROUND not in colours_shown(coloured)
-    assert YELLOW_BACKGROUND in colours_shown(coloured)
+    # countdown; the light is no longer red
+    shown = p.wait_for("2nd line 0")
+    assert "OVERDUE 1st line" not in shown and "1st late" not in shown
+    assert "light: red" not in shown
+    assert RED_BACKGROUND not in colours_shown(p.screen(colour=True))
     p.keys("q")
 
 
@@ -212,5 +200,85 @@ def test_no_color_shows_the_light_in_words_only():
         assert "light: red" in shown and "HIGH" in shown
         params = colours_shown(term.screen(colour=True))
         assert not params & {"31", "41", "33", "43", "36", "46", "32", "42"}, params
+    finally:
+        term.close()
+
+
+def test_a_whole_episode_as_a_nurse_runs_it():
+    """No weight at boot; the timer; the weight asked at the first dose, keyed digit by digit;
+    lorazepam; the second line counting down, then overdue; the audio paused; levetiracetam
+    from the second-line group; the alarm acknowledged; the log in words; quit."""
+    term = Terminal("%s -m host_tools.cli run" % sys.executable)
+    try:
+        shown = term.wait_for("OK = start timer")
+        assert "weight not set" in shown  # no preset weight
+        term.keys("Enter")  # the timer
+        term.wait_for("SEIZURE")
+        term.keys("Enter")  # menu
+        term.wait_for("MENU")
+        term.keys("Enter")  # Give dose: no weight yet
+        term.wait_for("PATIENT WEIGHT")
+        for k in ("Enter", "Down", "Down", "Enter", "Up", "Up"):  # 0, 8, 2
+            term.keys(k)
+        term.wait_for("OK save  BACK")  # on the last digit (the large digits' spacing is the terminal's)
+        term.keys("Enter")
+        term.wait_for("-- 1st line --")  # straight on to the drug list, the line due first
+        term.keys("Down")
+        term.keys("Down")
+        term.wait_for("lorazepam iv")
+        term.keys("Enter")
+        term.wait_for("  4 mg  ")  # 0.1 mg/kg, max 4 mg (AES 2016)
+        term.keys("Enter")
+        shown = term.wait_for("ADEQUATE")
+        assert "draw 2 mL" in shown
+        term.keys("Enter")
+        term.wait_for("lorazepam logged")
+        term.wait_for("2nd line 0")  # counting down to established SE
+        term.keys("F")  # ten minutes later
+        shown = term.wait_for("OVERDUE 2nd line")
+        assert "!!2nd late" in shown  # medium priority (the light's drawing is the terminal's)
+        term.keys("a")  # audio paused: its time left on the alarm row
+        term.wait_for("audio paused 2m")
+        term.wait_for("!!2nd late 1:5")
+        term.keys("Enter")  # menu -> Alarms
+        term.wait_for("MENU")
+        for _ in range(3):
+            term.keys("Down")
+        term.keys("Enter")
+        shown = term.wait_for("ALARMS (OK=ack)")
+        term.keys("Enter")  # acknowledge the first
+        term.wait_for("2nd late  ack")
+        term.keys("BSpace")  # home
+        term.wait_for("!!2nd late ack")
+        term.keys("Enter")  # menu
+        term.wait_for("MENU")
+        term.keys("Enter")  # Give dose
+        term.wait_for("-- 2nd line --")
+        term.keys("Down")
+        term.keys("Down")
+        term.wait_for("levetirac. iv")
+        term.keys("Enter")
+        term.wait_for("  4500 mg  ")  # 60 mg/kg for 82 kg is 4920: the 4500 mg maximum (ESETT)
+        term.keys("Enter")
+        term.wait_for("ADEQUATE")
+        term.keys("Enter")
+        term.wait_for("levetirac.")
+        term.wait_for("3rd line")  # the next line counts down now
+        term.keys("Up")  # the log, newest first, in words
+        shown = term.wait_for("show all")
+        assert "levetiracetam" in shown or "ack" in shown, shown
+        seen = ""
+        for _ in range(20):  # older entries, one at a time
+            term.keys("Up")
+            time.sleep(0.3)
+            seen += term.screen()
+            if "weight 82" in seen:
+                break
+        assert "lorazepam" in seen and "weight 82" in seen, seen  # keyed digit by digit
+        term.keys("q")
+        end = time.monotonic() + 10
+        while term.alive() and time.monotonic() < end:
+            time.sleep(0.1)
+        assert not term.alive() or "front panel closed" in term.screen()
     finally:
         term.close()

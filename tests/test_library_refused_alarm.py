@@ -31,7 +31,7 @@ def test_a_refused_library_raises_the_library_refused_alarm_until_a_good_one_is_
             assert a is not None, "boot %d: %r" % (boot, st["alarms"])
             assert a[1] == "medium"
             assert "library_refused" in st["flags"]
-            assert "!!library refuse" in live.emu.screen_text()  # the alarm row (16 characters)
+            assert "!!lib fail" in live.emu.screen_text()  # the alarm row (docs/panel-glossary.md)
             refusals = [e for e in live.unit.events if e["type"] == "maint" and e["action"] == "druglib_refused"]
             assert len(refusals) == boot
             if boot == 2:

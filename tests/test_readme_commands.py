@@ -30,6 +30,7 @@ RUN = {
     "statim run": (["run"], 0),  # no terminal here: the demo scenario at accelerated time
     "statim run --png DIR": (["run", "--png", "{tmp}/shots"], 0),
     "statim run --weight 70": (["run", "--weight", "70"], 0),  # still works, with a deprecation note
+    "statim run --weight 70kg": (["run", "--weight", "70kg"], 0),  # no terminal: the demo
     "statim status emu://": (["status", "emu://"], 0),
     # the prefixed spelling of the same command; .venv/bin/statim may import another checkout,
     # so it runs as the others do, through this checkout's host_tools.cli

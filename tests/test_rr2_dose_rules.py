@@ -320,7 +320,7 @@ def test_panel_third_benzodiazepine_shows_the_soft_limit_and_asks_for_a_reason()
     ui.sel = [m[0] for m in ui._menu].index("Give dose")
     ui.button("ok")
     assert ui.page == "dose_drug"
-    ui.sel = ui.entries.index(("lorazepam", "iv"))
+    ui.dsel = [e[:2] for e in ui.entries].index(("lorazepam", "iv"))
     ui.button("ok")
     assert ui.page == "dose_amount" and ui.amount == 2500  # 0.1 mg/kg x 25 kg
     n = len(u.events)
@@ -328,10 +328,18 @@ def test_panel_third_benzodiazepine_shows_the_soft_limit_and_asks_for_a_reason()
     assert ui.page == "dose_verdict" and ui.verdict["verdict"] == "soft"
     assert "bzd_class_cumulative" in [x["code"] for x in ui.verdict["limits"]]
     shown = ui.render(u.now()).text()
-    assert "SOFT 2.5 mg" in shown and "benzodiazepines already given"[:16] in shown  # the limit is read first
+    rows = shown.splitlines()
+    assert rows[1] == "SOFT LIMIT" and rows[2] == "2.5 mg"
+    assert "benzodiazepines already given" in " ".join(rows[3:7])  # the limit is read first
     assert len(u.events) == n
     ui.button("ok")
     assert ui.page == "dose_reason"
+    ui.button("ok")  # no reason picked yet: nothing happens
+    assert ui.page == "dose_reason" and len(u.events) == n
+    ui.button("down")  # a reason
     ui.button("ok")
+    assert ui.page == "dose_confirm" and len(u.events) == n
+    ui.button("up")
+    ui.button("ok")  # UP then OK: the override
     assert ui.page == "home" and u.events[-1]["type"] == "dose" and u.events[-1]["drug"] == "lorazepam"
     assert "bzd_class_cumulative" in u.events[-2]["text"]

@@ -175,8 +175,7 @@ def test_panel_weight_entry_shows_the_verdict_and_asks():
     ui.sel = items.index("Weight")
     press("ok")
     assert ui.page == "weight" and ui.weight_kg == 70
-    for _ in range(20):
-        press("up")  # 90 kg: +28.6 %
+    press("ok", "up", "up", "ok")  # digit by digit: hundreds 0, tens 7 -> 9, units 0: 90 kg (+28.6 %)
     n = len(u.events)
     press("ok")
     assert ui.page == "weight_verdict" and ui.verdict["verdict"] == "soft"
@@ -194,7 +193,7 @@ def test_panel_weight_entry_shows_the_verdict_and_asks():
     # a small change applies at once
     press("ok")
     ui.sel = [m[0] for m in ui._menu].index("Weight")
-    press("ok", "down", "down", "ok")
+    press("ok", "ok", "down", "ok", "down", "down", "ok")  # Weight; 090 -> 088: tens 9 -> 8, units 0 -> 9 -> 8
     assert ui.page == "home" and u.weight_g == 88000
 
 

@@ -9,7 +9,16 @@ each due-row form, sounding / acknowledged / quiet alarms, the EEG and clock
 rows, a message).  The same states on today's code must give the same screens.
 The benzodiazepine-repeat countdowns of four states were moved from the old 5-min
 repeat to the library's AES (label) 10 min for lorazepam: clinical.md Review round
-2 rule 8.
+2 rule 8.  The labels were then replaced by the panel's short vocabulary, which
+fits the 16 columns whole (issue 15; docs/panel-glossary.md): the reference's
+texts were rewritten word for word (e.g. "1st line BZD 04:" became
+"1st line 04:53", "REFRACTORY SE *S" became "REFRACT SE *SZ"), nothing else.  Then the due row
+of five states: it counts down to the stage that makes the next line due when
+that comes before the AES deadline (issue 15 item 3; tests/test_panel_due.py):
+2nd line to established SE 5 min after lorazepam (ESETT), 3rd line to refractory
+SE at the end of the levetiracetam window.  Then the alarm row's " (q)" (quiet):
+it now says which quiet, " ack" (acknowledged) or the audio pause's time left
+(" 1:59"; issue 15 item 5).
 """
 import json
 import os
@@ -24,6 +33,7 @@ sys.path.insert(0, TESTS)
 import screen_states  # noqa: E402
 from core import screen as _screen  # noqa: E402
 from core import ui as _ui  # noqa: E402
+from core import ui_pages  # noqa: E402
 
 with open(os.path.join(TESTS, "screen_reference.json")) as f:
     REFERENCE = json.load(f)
@@ -32,9 +42,9 @@ with open(os.path.join(TESTS, "screen_reference.json")) as f:
 def test_reference_covers_every_state():
     assert sorted(REFERENCE) == sorted(fn.__name__ for fn in screen_states.STATES)
     texts = "\n".join(r for v in REFERENCE.values() for r in v[:8])
-    for seen in ("weight 123 kg", "weight 5 kg", "1h45", "26h05", "3rd line 09:45", "wean OK in 23h58",
-                 "OVERDUE 1st line", "!clock unset (q)", "EEG ok BSR100%", "EEG SZ BSR7%", "audio paused 2m",
-                 "REFRACTORY SE *S"):
+    for seen in ("weight 123 kg", "weight 5 kg", "1h45", "26h05", "3rd line 04:45", "wean in 23h58",
+                 "OVERDUE 1st line", "!no clock ack", "EEG ok BSR100%", "EEG SZ BSR7%", "audio paused 2m",
+                 "REFRACT SE *SZ"):
         assert seen in texts  # the reference exercises every kind of part
 
 
@@ -68,7 +78,7 @@ def test_page_change_marks_every_row():
     u.ui.button("ok")  # the menu
     u.ui.render(u.now())
     assert s.name == "menu" and s.dirty == _screen.ALL_ROWS
-    assert s.rows[0] == "MENU" and s.invert == 1 and s.big == -1
+    assert s.rows[1] == "MENU" and s.invert == 2 and s.big == -1  # row 0: time and alarm
 
 
 def test_screen_parts_join_and_cut():
@@ -100,14 +110,18 @@ def test_number_parts(n):
 def test_mmss_parts(sec):
     out = [""] * 6
     _ui.mmss_parts(sec, out)
-    assert "".join(out) == _ui.mmss(sec)
+    assert "".join(out) == ui_pages.mmss(sec)
 
 
 def test_a_change_past_column_16_is_not_a_redraw():
-    # "1st line BZD 04:53" shows as "1st line BZD 04:": its seconds are cut off,
-    # so a tick redraws the timer only (the panel would show the same row)
-    hal, u = screen_states.seizure_7s()
-    s = u.ui.screen
+    # a row longer than the display shows its first 16 columns: a change beyond them
+    # does not redraw it (no screen of the unit is that long: tests/test_panel_fit.py)
+    s = _screen.Screen()
+    s.clear("x")
+    s.set_parts(4, "a label of 14 c", "0", "4", ":", "5", "3")
+    s.finish()
     s.dirty = 0
-    screen_states.run_to(hal, u, hal.ms + 1000)
-    assert s.rows[4] == "1st line BZD 04:" and s.dirty == 1 << 1
+    s.set_parts(4, "a label of 14 c", "0", "4", ":", "5", "2")
+    assert s.finish() == 0 and s.dirty == 0
+    s.set_parts(4, "a label of 14 c", "1", "4", ":", "5", "2")
+    assert s.finish() == 1 << 4

@@ -281,7 +281,7 @@ def test_rule8_lorazepam_repeat_on_the_home_screen(reference, minutes):
     b.unit.give("lorazepam", "iv", dose="2 mg")  # underdosed: a repeat is the next step
     b.at(6 * MIN)
     shown = b.emu.screen_text()
-    assert "repeat BZD in %02d" % (minutes - 1) in shown, shown  # mm:ss, cut at the panel's 16 columns
+    assert "BZD rpt in %02d:" % (minutes - 1) in shown, shown  # mm:ss, whole on the 16 columns
     due = {d[0]: d for d in b.unit.status()["due"]}
     assert due["bzd_repeat"][1] == b.t0 + 5 * MIN + minutes * MIN
 
@@ -332,7 +332,7 @@ def test_rule9_convulsive_keeps_aes_phases_and_deadlines():
     b.at(20 * MIN)
     s = b.unit.status()
     assert s["phase"] == "second" and "second_line_overdue" in [a[0] for a in s["alarms"]]
-    assert "AES 2nd therapy" in b.emu.screen_text()
+    assert "AES 2nd line" in b.emu.screen_text()
 
 
 # ------------------------------------------------- buccal / intranasal first line

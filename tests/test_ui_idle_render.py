@@ -7,6 +7,8 @@ either makes the step a full redraw.  Checked second by second through an episod
 goes through every status (clinical.md §5 timeline: BZD at 0-5 min, repeat at 5-10, second line
 by 20, third line by 40), against a home screen drawn from scratch at the same time.
 """
+import pytest
+
 from firmware.core import phases as _phases
 from firmware.core import ui as _ui
 from firmware.core import unit as _unit
@@ -18,12 +20,17 @@ def fresh_rows(u, t):
     return ref.render(t, True).rows
 
 
-def test_idle_steps_show_what_a_full_redraw_shows_through_every_due_status():
+# 2 mg lorazepam (below 0.1 mg/kg for 70 kg): its repeat is waiting, then the second line is open by
+# 20 min; 4 mg: the second line counts down to established SE 5 min later (ESETT), the third line to
+# refractory SE at the end of the second line's window, both shown before they come.
+@pytest.mark.parametrize("bzd,statuses", [("2 mg", {_phases.WAITING, _phases.OPEN, _phases.OVERDUE}),
+                                          ("4 mg", {_phases.OPEN, _phases.OVERDUE})])
+def test_idle_steps_show_what_a_full_redraw_shows_through_every_due_status(bzd, statuses):
     hal = Hal()
     u = _unit.Unit(hal)
     u.set_weight("70 kg")
     u.onset()
-    plan = {60: ("lorazepam", "4 mg"), 720: ("levetiracetam", "4200 mg")}  # 1:00 BZD, 12:00 second line
+    plan = {60: ("lorazepam", bzd), 720: ("levetiracetam", "4200 mg")}  # 1:00 BZD, 12:00 second line
     seen = set()
     idle = 0
     for second in range(1, 45 * 60):
@@ -40,4 +47,4 @@ def test_idle_steps_show_what_a_full_redraw_shows_through_every_due_status():
         assert u.ui.screen.rows == fresh_rows(u, t), "at %d s" % second
         seen.add(u.ui._due[2])
     assert idle > 2000  # most steps were idle ones
-    assert {_phases.WAITING, _phases.OPEN, _phases.OVERDUE} <= seen, seen
+    assert statuses <= seen, seen

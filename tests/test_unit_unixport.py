@@ -315,11 +315,11 @@ def test_idle_cases_show_what_they_claim(idle_runs):
         m1, s1 = (int(x) for x in last[1].split(":"))
         assert (m1 * 60 + s1) - (m0 * 60 + s0) == 100, (case, first[1], last[1])
     first, last = (_rows(t) for t in runs["countdown"]["screens"])
-    assert first[4] == "3rd line 08:56" and last[4] == "3rd line 07:16"
-    assert first[5] == last[5] == "!!!t2 exceeded" and ["t2_exceeded", True] in runs["countdown"]["alarms"]
+    assert first[4] == "3rd line 03:56" and last[4] == "3rd line 02:16"  # to refractory SE at 35:00
+    assert first[5] == last[5] == "!!!t2 past" and ["t2_exceeded", True] in runs["countdown"]["alarms"]
     assert first[6] == "EEG SZ BSR0%" and last[6] == "EEG SZ BSR87%"  # 100 x 7 % 101: one and two digits
     first, last = (_rows(t) for t in runs["acknowledged"]["screens"])
-    assert first[4] == "OVERDUE 1st line" and first[5] == "!!!first line ov"
+    assert first[4] == "OVERDUE 1st line" and first[5] == "!!!1st late ack"
     assert ["first_line_overdue", False] in runs["acknowledged"]["alarms"]  # acknowledged: silent, still shown
 
 

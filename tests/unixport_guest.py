@@ -244,7 +244,7 @@ def idle_unit(case):
                     counting down, t2 exceeded active and sounding, the EEG
                     row (its BSR changes every second, see idle())
       acknowledged  6 min, no drug: first line overdue acknowledged (silent,
-                    " (q)"), stage escalation still sounding"""
+                    " ack"), stage escalation still sounding"""
     mem = Mem()
     hal, u = boot({"se_type": "convulsive", "rules": None, "weight_g": 70000}, mem)
     tl = Timeline(hal, u, mem)

@@ -21,6 +21,7 @@ from . import hal as _hal
 from . import heap as _heap
 from . import phases as _phases
 from . import screen as _screen
+from . import staging as _staging
 
 HOME = "home"
 MENU = "menu"
@@ -34,15 +35,20 @@ LOG = "log"
 EEG = "eeg"
 
 SE_TYPES = ("convulsive", "focal_impaired", "absence")
+# The panel's words: a fixed vocabulary that fits 16 columns whole (docs/panel-glossary.md).
+# Lines of therapy are numbered one way on every screen: 1st line, 2nd line, 3rd line.
 SE_SHORT = {"convulsive": "convulsive", "focal_impaired": "focal impaired", "absence": "absence"}
-STAGE_SHORT = {"idle": "READY", "seizure": "SEIZURE", "se": "SE", "established": "ESTABLISHED SE",
-               "refractory": "REFRACTORY SE", "super_refractory": "SUPER-REFRACT."}
-DUE_SHORT = {"first_line": "1st line BZD", "bzd_repeat": "repeat BZD", "second_line": "2nd line",
-             "third_line": "3rd line", "wean_window": "wean OK"}
-PHASE_SHORT = {"stabilization": "stabilize", "initial": "initial", "second": "2nd therapy",
-               "third": "3rd therapy", "beyond": ">60 min"}
-# Override reasons offered for a soft limit (pump DERS practice, clinical.md §8).
-OVERRIDE_REASONS = ("physician order", "pt-specific need", "protocol", "repeat intended")
+STAGE_SHORT = {"idle": "READY", "seizure": "SEIZURE", "se": "SE", "established": "ESTAB SE",
+               "refractory": "REFRACT SE", "super_refractory": "SUPER-R SE"}
+DUE_SHORT = {"first_line": "1st line", "bzd_repeat": "BZD rpt", "second_line": "2nd line",
+             "third_line": "3rd line", "wean_window": "wean"}
+PHASE_SHORT = {"stabilization": "stabilize", "initial": "1st line", "second": "2nd line",
+               "third": "3rd line", "beyond": ">60 min"}
+# Alarm names, 8 columns at most (index: alarms.NAMES), after the IEC 60601-1-8 priority mark.
+ALARM_SHORT = ("1st late", "2nd late", "3rd late", "t2 past", "stage up", "brkthru", "BZD low", "wean sz",
+               "no clock", "log full", "defaults", "lib fail")
+PAGE_TIMEOUT_S = 30  # any page returns home after this long without a press
+_DOSE_PAGES = (DOSE_AMOUNT, DOSE_VERDICT, DOSE_REASON, "dose_confirm")  # a dose entry half done: kept by the timeout
 
 # The home screen is redrawn every second (the timer runs) and must allocate
 # nothing doing it (the idle loop allocates 0 bytes: heap_lock test in
@@ -61,7 +67,6 @@ _DUE_OVERDUE = tuple("OVERDUE " + DUE_SHORT.get(x, x) for x in _phases.DUE_NAMES
 _DUE_WAITING = tuple(DUE_SHORT.get(x, x) + " in " for x in _phases.DUE_NAMES)
 _DUE_OPEN = tuple(DUE_SHORT.get(x, x) + " " for x in _phases.DUE_NAMES)
 _ALARM_MARK = ("!!!", "!!", "!")  # index: priority (high, medium, low)
-_ALARM_NAME = tuple(x.replace("_", " ") for x in _alarms.NAMES)  # index: alarm
 
 
 def number_parts(n, out, k):
@@ -105,31 +110,6 @@ def mmss_parts(seconds, out):
         out[5] = DIGITS[m % 10]
 
 
-def mmss(seconds):
-    if seconds < 0:
-        seconds = 0
-    if seconds < 6000:  # up to 99:59 as minutes:seconds
-        return "%02d:%02d" % (seconds // 60, seconds % 60)
-    return "%dh%02d" % (seconds // 3600, (seconds % 3600) // 60)
-
-
-def amount_step_ug(target_ug):
-    """A sensible UP/DOWN step for a dose around target_ug."""
-    if target_ug < 10000:
-        return 500
-    if target_ug < 100000:
-        return 1000
-    if target_ug < 1000000:
-        return 10000
-    return 50000
-
-
-def fmt_mg(ug):
-    if ug % 1000 == 0:
-        return "%d mg" % (ug // 1000)
-    return "%d.%d mg" % (ug // 1000, (ug % 1000) // 100)
-
-
 class Ui:
     def __init__(self, unit):
         self.unit = unit
@@ -141,8 +121,8 @@ class Ui:
         self.drug = ("", "", {})  # type: tuple  # (drug, route, library entry) being dosed
         self.amount = 0  # ug (bolus) or ng/kg/h (rate)
         self.verdict = {}  # type: dict
-        self.weight_kg = 70
-        self.message = ""  # one-line feedback, cleared on the next press
+        self.weight_kg = 0  # the weight page's digits (ui_pages.start_weight)
+        self.message = ""  # feedback, cleared on the next press (two rows at most, wrapped at words)
         self._rendered_t = -1
         self._rendered_n = -1
         self._menu = []  # type: list
@@ -150,6 +130,10 @@ class Ui:
         self._tp = [""] * 6  # a time as parts (mmss_parts)
         self._np = [""] * 3  # a number as parts (number_parts)
         self._menu_pages = None  # ui_pages while the panel is away from home
+        self._msg = []  # the message's rows
+        self._press_t = 0  # unit time of the last press (the page timeout)
+        self.held = ""  # the dose page the timeout left (home offers to resume it), or ""
+        self.log_filter = 0  # the log page's filter: all, doses, alarms (ui_pages.LOG_FILTERS)
 
     def pages(self):
         """The pages other than home (ui_pages.py), imported when first needed."""
@@ -168,6 +152,7 @@ class Ui:
     def button(self, name):
         self.message = ""
         self._rendered_t = -1
+        self._press_t = self.unit.now()
         try:
             if name == "alarm":
                 self._alarm_key()
@@ -179,6 +164,9 @@ class Ui:
             self.message = str(e)
         except StorageFull:
             self.message = "FULL: NOT LOGGED"
+        m = self.message
+        if m:  # a long message is wrapped at words (by ui_pages: rarely needed at home)
+            self._msg = [m] if len(m) <= _screen.COLS else self.pages().wrap(m)
 
     def _alarm_key(self):
         t = self.unit.now()
@@ -201,7 +189,10 @@ class Ui:
                 self.se_type = SE_TYPES[(i + (1 if b == "down" else -1)) % len(SE_TYPES)]
             return
         if b == "ok":
-            self.pages().open_menu(self)
+            if self.held:
+                self.pages().resume(self)
+            else:
+                self.pages().open_menu(self)
         elif b == "down":
             self.page = EEG
         elif b == "up":
@@ -213,6 +204,11 @@ class Ui:
         input, no deadline crossed) lets the home screen redraw only what moves
         with the clock -- a board's idle step must be short as well as
         allocation-free."""
+        if self.page != HOME and t - self._press_t >= PAGE_TIMEOUT_S:
+            if self.page in _DOSE_PAGES:
+                self.held = self.page
+            self.page = HOME
+            self._rendered_t = -1
         n = len(self.unit.events)
         if t == self._rendered_t and n == self._rendered_n:
             return self.screen
@@ -222,20 +218,29 @@ class Ui:
         self._rendered_n = n
         s = self.screen
         if self.page == HOME and not changed:
-            if not self.unit.state.started:
-                return s  # READY shows nothing that moves with the clock alone
-            self._home_clock(s, t)
+            if self.unit.state.started:
+                self._home_clock(s, t)
+            else:  # READY: only an audio pause's time left moves with the clock
+                self._alarm_row(s, 6, t)
         elif self.page == HOME:
             self._draw_home(s, t)
             if self._menu_pages is not None:  # back home: the other pages' code can go
-                self._menu_pages = None
+                # forget first: it needs the heap, and a locked redraw (the page timeout
+                # comes in an idle step) is then done again unlocked with nothing changed yet
+                _heap.forget("ui_log")
+                _heap.forget("ui_pages")
                 self._menu = []
                 self.entries = []
-                _heap.forget("ui_pages")
+                self._menu_pages = None
         else:
-            self.pages().DRAW[self.page](self, s, t)
+            p = self.pages()
+            p.DRAW[self.page](self, s, t)
+            p.top_row(self, s, t)
         if self.message:
-            s.set(7, self.message)
+            m = self._msg  # up to three rows, at the bottom
+            n = len(m) if len(m) < 3 else 3
+            for k in range(n):
+                s.set(8 - n + k, m[k])
         s.finish()
         self.unit.hal.show(s)
         return s
@@ -246,11 +251,49 @@ class Ui:
         if i < 0:
             s.set(row, "")  # a refused library shows here as its alarm (library_refused)
             return
-        s.set_parts(row, _ALARM_MARK[st.rules.alarm_priority[i]], _ALARM_NAME[i],
-                    "" if _alarms.audible(st, i, t) else " (q)")
+        mark = _ALARM_MARK[st.rules.alarm_priority[i]]
+        if _alarms.audible(st, i, t):
+            s.set_parts(row, mark, ALARM_SHORT[i])
+        elif 0 <= st.al_since[i] <= st.al_ack_t[i]:
+            s.set_parts(row, mark, ALARM_SHORT[i], " ack")
+        else:  # audio paused: the time it has left, m:ss
+            left = st.al_silence_until[i] - t
+            if left < 0:
+                left = 0
+            m = left // 60
+            s.set_parts(row, mark, ALARM_SHORT[i], " ", DIGITS[m if m < 10 else 9], ":", DIGITS[left % 60 // 10],
+                        DIGITS[left % 10])
 
     def _next_due(self, s, row, t):
-        _phases.next_due(self.unit.state, t, self._due)
+        st = self.unit.state
+        due = self._due
+        _phases.next_due(st, t, due)
+        # The stage rules can make the next line due before its AES deadline (ESETT:
+        # established SE 5 min after an adequate benzodiazepine; refractory SE at the end
+        # of the second line's window): the row counts down to that time, not to a jump
+        # to OVERDUE.  Integers only: a full home draw allocates nothing either.
+        if st.active and st.se_type == 0 and due[2] != _phases.OVERDUE:
+            r = st.rules
+            slot = -1
+            if st.first_line_n > 0 and st.second_line_n == 0 and st.stage < _staging.ESTABLISHED \
+                    and _staging.gate_met(st):
+                slot = _phases.SECOND_LINE
+                d = st.last_bzd_t + r.established_after_bzd_s
+                if st.stage < _staging.SE and st.cur_start + st.t1 > d:
+                    d = st.cur_start + st.t1  # established SE comes after SE
+                by = _phases.clock_start(st) + r.second_line_due_s
+            elif st.second_line_n > 0 and st.third_line_n == 0 and st.anesthetic_t < 0 \
+                    and st.stage < _staging.REFRACTORY and _staging._refractory_ready(st):
+                slot = _phases.THIRD_LINE
+                d = st.second_line_end + r.refractory_window_s
+                by = _phases.clock_start(st) + r.third_line_due_s
+            if slot >= 0:
+                if by < d:
+                    d = by
+                if d > t and (due[0] < 0 or d < due[1]):
+                    due[0] = slot
+                    due[1] = d
+                    due[2] = _phases.OPEN
         self._due_row(s, row, t)
 
     def _due_row(self, s, row, t):
@@ -276,6 +319,7 @@ class Ui:
         mmss_parts(t - _phases.clock_start(self.unit.state), tp)
         s.set_parts(1, tp[0], tp[1], tp[2], tp[3], tp[4], tp[5])
         self._due_row(s, 4, t)
+        self._alarm_row(s, 5, t)  # an audio pause counts down
 
     def _draw_home(self, s, t):
         # Every row from prebuilt strings and DIGITS: redrawn each second, allocation-free.
@@ -313,10 +357,10 @@ class Ui:
         if st.clock_corr_n:  # the wall clock was corrected during the episode: by how much (no timer moved)
             tp = self._tp
             mmss_parts(st.clock_corr_s if st.clock_corr_s >= 0 else -st.clock_corr_s, tp)
-            s.set_parts(7, "CLOCK ADJ ", "+" if st.clock_corr_s >= 0 else "-", tp[0], tp[1], tp[2], tp[3], tp[4],
+            s.set_parts(7, "CLK ADJ ", "+" if st.clock_corr_s >= 0 else "-", tp[0], tp[1], tp[2], tp[3], tp[4],
                         tp[5])
         else:
-            s.set(7, "OK=menu")
+            s.set(7, "OK=resume dose" if self.held else "OK=menu")
 
     def _ilae_row(self, s, row, st):
         """Outside AES scope (focal, absence; RR2 rule 9): the ILAE t1/t2 in

@@ -70,7 +70,8 @@ def run(args):
         if given:
             print("statim run: %s is for the demo, not the front panel: ignored here (use statim run --demo %s %s)"
                   % (opt, opt, given), file=sys.stderr)
-    emu = panel.run(speed=args.speed, weight_kg=args.weight / 1000.0, se_type=args.se_type, flash_dir=args.flash)
+    weight_kg = args.weight / 1000.0 if args.weight else None  # none given: the unit asks at the first dose
+    emu = panel.run(speed=args.speed, weight_kg=weight_kg, se_type=args.se_type, flash_dir=args.flash)
     print("front panel closed after %d events; flash at %s" % (len(emu.unit.events), emu.board.flash.root))
     return 0
 
@@ -82,8 +83,9 @@ def register(sub):
     p.add_argument("--png", metavar="DIR", help="demo mode: also write each screen as PNG into DIR, named by "
                                                 "time since onset (t+00h05m00s.png; in a terminal, add --demo)")
     p.add_argument("--speed", type=float, default=1.0, help="front panel: virtual seconds per real second")
-    p.add_argument("--weight", type=cliutil.weight_arg("--weight", allow_bare=True), default=70000,
-                   help="front panel: patient weight with unit, 70kg or 154lb (default 70kg)")
+    p.add_argument("--weight", type=cliutil.weight_arg("--weight", allow_bare=True), default=None,
+                   help="front panel: patient weight with unit, 70kg or 154lb (default: none; the unit asks "
+                        "for it at the first dose)")
     p.add_argument("--se-type", default="convulsive", choices=["convulsive", "focal_impaired", "absence"],
                    help="front panel: the SE type the timer starts with (default convulsive)")
     p.add_argument("--flash", metavar="DIR", help="keep the unit's flash in DIR (default: a temporary folder)")
