@@ -49,8 +49,9 @@ class Monitor:
         # The check only reads: run it with the heap locked (its frame then comes
         # off the C stack, not a search of the heap, every loop step) and again
         # unlocked in the rare case it needed the heap (a reason it formats).
-        if not _heap.quiet(self._check, unit, None):
-            self._check(unit, None)
+        # (A module function, not self._check: a bound method is made, on the heap, at each use.)
+        if not _heap.quiet(_check_into, self, unit):
+            _check_into(self, unit)
         reason = self._reason
         if reason is None:
             self.last_now = unit.engine.clock.now()
@@ -59,8 +60,9 @@ class Monitor:
             self.last_reason = reason
         return reason
 
-    def _check(self, unit, _unused):
-        self._reason = check(unit, self.last_now, self.min_free, self.require_log)
+
+def _check_into(monitor, unit):
+    monitor._reason = check(unit, monitor.last_now, monitor.min_free, monitor.require_log)
 
 
 def check(unit, last_now=-1, min_free=MIN_FREE_BYTES, require_log=True, log_failures_ok=0):
