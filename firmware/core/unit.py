@@ -39,6 +39,7 @@ FIRMWARE_VERSION = "0.1.0"
 IDLE_WAKE_MS = 1000  # the home screen shows seconds: wake at least once a second
 WAKE_AFTER_MS = 2  # wake just after the second turns, not just before it
 EEG_BLOCK = 64  # samples read from the HAL per call
+EEG_RETRY_S = 60  # a detector that could not start (no memory) is tried again this much later
 CLOCK_SYNC_S = 60  # how often the main loop re-reads the RTC (when the HAL's RTC can drift)
 CHECKER_KEEP_S = 30  # the dose checker stays loaded this long after its last use
 
@@ -113,6 +114,7 @@ class Unit:
         self.detector = None  # type: Any
         self._eeg_buf = None  # type: Any
         self._eeg_events = []  # type: list
+        self._eeg_retry_t = 0  # when to try again to start a detector that could not start
         self._eeg_t0 = 0
         self._tone = -1
         self._led = -1
@@ -399,7 +401,22 @@ class Unit:
 
     def _feed_eeg(self, fs):
         if self.detector is None:
-            self.attach_eeg(fs)
+            t = self.now()
+            if t < self._eeg_retry_t:
+                return 0
+            try:
+                self.attach_eeg(fs)
+            except (MemoryError, ValueError) as e:
+                # No detector (no room for it now, or none in this build): the unit goes on
+                # timing and checking doses, says why in STATUS, and tries again in a minute;
+                # an exception here would stop the loop that runs the seizure timer.
+                self.detector = None
+                self.eeg["error"] = "EEG detector not running: %s" % (
+                    "no memory for it" if isinstance(e, MemoryError) else e)
+                self._eeg_retry_t = t + EEG_RETRY_S
+                return 0
+            if "error" in self.eeg:
+                del self.eeg["error"]
         buf = self._eeg_buf
         total = 0
         n = self.hal.eeg_readinto(buf)
