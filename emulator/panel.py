@@ -110,7 +110,9 @@ def _hms(ms):
     return "%d:%02d:%02d" % (s // 3600, (s % 3600) // 60, s % 60)
 
 
-def run(speed=1.0, weight_kg=70.0, se_type="convulsive", flash_dir=None):
+def run(speed=1.0, weight_kg=None, se_type="convulsive", flash_dir=None):
+    """The front panel in a terminal; weight_kg None: the unit starts without a weight and asks
+    for it at the first dose, as a real one does."""
     emu = EmulatedUnit(weight_kg=weight_kg, se_type=se_type, flash_dir=flash_dir, uart="pty")
     emu.attach_link()  # host tools connect to the printed pty: statim status /dev/pts/N
     pty_path = emu.board.uart.slave_path
