@@ -81,7 +81,7 @@ def test_a_flash_that_fills_up_refuses_records_and_keeps_monitoring(provisioned,
     # The host fills the littlefs to its last block; the unit still starts.  Notes then fill what is
     # left; a record that cannot be stored is refused (ERR FULL) and never counted, and the unit
     # keeps running (write first, then apply: RAM and the record never disagree, so the health check
-    # has nothing to reset for): no restart, STORAGE FULL on the panel.  Powered on again with the
+    # has nothing to reset for): no restart, "log full" on the panel (its alarm, docs/panel-glossary.md).  Powered on again with the
     # flash still full, it comes back to the bedside screen, not to service mode.
     img = pico.board_copy(provisioned[0], str(tmp_path))
     assert pico.fill_flash(img) > 0
@@ -94,7 +94,7 @@ def test_a_flash_that_fills_up_refuses_records_and_keeps_monitoring(provisioned,
         b.run_for(QUIET_MS)
         assert b.resets == [], "the unit reset after a refused record: %s" % b.resets
         assert b.screen().rows[0].startswith("STATIM")
-        assert "storage full" in " ".join(b.screen().rows).lower(), b.screen()
+        assert "!!log full" in " ".join(b.screen().rows), b.screen()  # the storage_full alarm (medium)
         for _ in range(2):
             b.restart()
             b.wait_until(lambda b: b.screen().rows[0].startswith(("STATIM", "SERVICE")), 30000, step_ms=500)
