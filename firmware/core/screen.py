@@ -112,3 +112,27 @@ class Screen:
     def text(self):
         """All rows joined by newlines: what a test or scenario searches in."""
         return "\n".join(self.rows)
+
+
+def wrap(text, width=COLS):
+    """Lines of at most width columns, broken at spaces; a word longer than a line is split.
+    (The panel's messages and the service screen's reason: allocates, for pages, not the idle step.)"""
+    out = []
+    line = ""
+    for word in str(text).split():
+        while len(word) > width:
+            if line:
+                out.append(line)
+                line = ""
+            out.append(word[:width])
+            word = word[width:]
+        if not line:
+            line = word
+        elif len(line) + 1 + len(word) <= width:
+            line += " " + word
+        else:
+            out.append(line)
+            line = word
+    if line:
+        out.append(line)
+    return out

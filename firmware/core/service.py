@@ -14,34 +14,10 @@
 # It is deliberately small: it must run in whatever memory a failed boot
 # left, so it imports only frames (and auth when someone logs in).
 from . import frames as _f
+from .screen import wrap as _wrap
 
 E_SERVICE = "SERVICE"
 TITLE = "SERVICE MODE"
-_WIDTH = 16
-
-
-def wrap(text, width=_WIDTH, rows=4):
-    """Split a reason over display rows, at spaces where possible."""
-    out = []
-    words = str(text).split(" ")
-    line = ""
-    for w in words:
-        while len(w) > width:  # a word longer than a row: cut it
-            if line:
-                out.append(line)
-                line = ""
-            out.append(w[:width])
-            w = w[width:]
-        if not line:
-            line = w
-        elif len(line) + 1 + len(w) <= width:
-            line = line + " " + w
-        else:
-            out.append(line)
-            line = w
-    if line:
-        out.append(line)
-    return out[:rows]
 
 
 def describe(exc):
@@ -88,7 +64,7 @@ class Service:
         screen.set(0, TITLE)
         screen.set(1, "cannot start:")
         row = 2
-        for text in wrap(self.reason):
+        for text in _wrap(self.reason)[:4]:  # four rows for the reason
             screen.set(row, text)
             row += 1
         screen.set(6, "not monitoring")

@@ -8,6 +8,7 @@
 from . import alarms as _alarms
 from . import drugnames as _names
 from . import phases as _phases
+from .screen import wrap  # noqa: F401  (ui.py and ui_log.py take it from here)
 from .ui import (ALARM_SHORT, ALARMS, DOSE_AMOUNT, DOSE_DRUG, DOSE_REASON, DOSE_VERDICT, EEG, HOME, LOG, MENU,
                  WEIGHT)
 
@@ -38,29 +39,6 @@ def fmt_mg(ug):
     if ug % 1000 == 0:
         return "%d mg" % (ug // 1000)
     return "%d.%d mg" % (ug // 1000, (ug % 1000) // 100)
-
-
-def wrap(text, width=16):
-    """Lines of at most width columns, broken at spaces; a word longer than a line is split."""
-    out = []
-    line = ""
-    for word in text.split():
-        while len(word) > width:
-            if line:
-                out.append(line)
-                line = ""
-            out.append(word[:width])
-            word = word[width:]
-        if not line:
-            line = word
-        elif len(line) + 1 + len(word) <= width:
-            line += " " + word
-        else:
-            out.append(line)
-            line = word
-    if line:
-        out.append(line)
-    return out
 
 
 def menu_items(ui):
