@@ -90,7 +90,7 @@ def native_detector(arch, log):
     try:
         path = natmod.build(arch)
     except natmod.NatmodUnavailable as e:
-        log("no native EEG detector: %s; the firmware runs its Python twin (same events, more CPU and heap)" % e)
+        log("no native EEG detector: %s; the firmware runs its Python twin (same events, about ten times the CPU)" % e)
         return None
     with open(path, "rb") as f:
         return f.read()
