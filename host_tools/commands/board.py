@@ -47,6 +47,7 @@ def run(args):
     print("  e.g. .venv/bin/statim status %s" % board.url)
     sys.stdout.flush()
     last, n, seen_resets = None, 0, 0
+    written = set()
     try:
         end = time.monotonic() + args.seconds if args.seconds else None
         while end is None or time.monotonic() < end:
@@ -62,7 +63,7 @@ def run(args):
                 print("t=%8.3f s (emulated)%s" % (s.t_s, "" if s.on else "  [display off]"))
                 print(s)
                 if args.png:
-                    s.png(os.path.join(args.png, "screen-%04d.png" % n))
+                    s.png(png_path(args.png, s, written))
                 sys.stdout.flush()
     except KeyboardInterrupt:
         pass
@@ -76,6 +77,34 @@ def run(args):
                 st["emulated_s"], st["wall_s"], st["resets"]))
             board.stop()
     return 0
+
+
+def elapsed_on_screen(s):
+    """Seconds since onset as the panel shows them -- the big timer on the home page (mm:ss or
+    h:mm:ss), else the time at the start of a page's top row -- or None (READY, service)."""
+    import re
+
+    rows = s.rows
+    for text in ((rows[1] if s.big == 1 else ""), rows[0][:8]):
+        m = re.match(r"^(?:(\d+):)?(\d\d):(\d\d)", text.strip())
+        if m:
+            h, mm, ss = m.groups()
+            return int(h or 0) * 3600 + int(mm) * 60 + int(ss)
+    return None
+
+
+def png_path(folder, s, written):
+    """DIR/t+00h05m00s.png by time since onset (the emulator's names, emulator/display.py);
+    a second frame in the same second gets _2, _3, ..."""
+    from emulator.display import onset_name
+
+    base = onset_name(elapsed_on_screen(s))
+    name, k = base, 1
+    while name in written:
+        k += 1
+        name = "%s_%d" % (base, k)
+    written.add(name)
+    return os.path.join(folder, name + ".png")
 
 
 def register(sub):
