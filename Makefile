@@ -36,4 +36,5 @@ bench-quick: setup
 	$(BIN)/python -m pytest benchmarks -q --benchmark-only -o python_files='bench_*.py' --quick
 
 clean:
-	rm -rf $(VENV) build *.egg-info firmware/core_c/_core*.so firmware/core_c/_core.c
+	rm -rf $(VENV) build *.egg-info firmware/core_c/_core*.so firmware/core_c/_core.c \
+		firmware/core_c/natmod/build firmware/core_c/natmod/.mpy_ld_cache
