@@ -4,7 +4,7 @@
 # SAMPLES: raw array bytes (TYPECODE 'd' or 'f'), streamed in blocks of random
 # sizes (1..300, from SEED; 0: blocks of 300) through core.detect.Detector.
 # Prints the backend, then the events as one JSON line, then the final status as
-# one JSON line (doubles as their bytes, exactly).
+# one JSON line: every field the module answers (doubles as their bytes, exactly).
 import json
 import struct
 import sys
@@ -38,8 +38,9 @@ with open(path, "rb") as f:  # streamed: a long recording does not fit a board-s
 print(json.dumps(events))
 r = d.raw
 out = {}
-for name in ("phase", "se", "bs", "burden_count", "step"):
-    out[name] = getattr(r, name)
-for name in ("bsr", "bpm", "fs", "amp_base", "ll_base"):
-    out[name] = "".join("%02x" % b for b in struct.pack("<d", getattr(r, name)))
+from core.detect_native import _FIELDS  # every field the module answers
+
+for name in _FIELDS:
+    v = getattr(r, name)
+    out[name] = "".join("%02x" % b for b in struct.pack("<d", v)) if isinstance(v, float) else v
 print(json.dumps(out))

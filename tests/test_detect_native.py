@@ -25,6 +25,10 @@ from host_tools import natmod
 
 pytestmark = pytest.mark.skipif(unixport.MICROPYTHON is None, reason=unixport.SKIP_REASON)
 GUEST = os.path.join(unixport.TESTS, "detect_native_guest.py")
+# every status field the native module answers (detect_native._FIELDS: the module cannot be
+# imported on CPython, so they are listed here; the guest prints each, and must print these)
+FIELDS = ("bsr", "bpm", "phase", "se", "bs", "burden_count", "step", "fs", "step_len", "burden_epochs", "epoch",
+          "amp_base", "ll_base", "burden_thresh", "min_epochs", "epoch_len", "convulsive", "run_start", "last_ictal")
 BONN = os.path.join(SHARED_DATA, "bonn")
 np = pytest.importorskip("numpy")
 synth = pytest.importorskip("host_tools.eeg_synth")
@@ -52,9 +56,10 @@ def _host(x, fs, backend, **over):
     d = detect.Detector(fs, backend=backend, **over)
     events = d.process(list(x))
     r = d.raw
-    st = {name: getattr(r, name) for name in ("phase", "se", "bs", "burden_count", "step")}
-    for name in ("bsr", "bpm", "fs", "amp_base", "ll_base"):
-        st[name] = struct.pack("<d", getattr(r, name)).hex()
+    st = {}
+    for name in FIELDS:  # the twin has each as a plain attribute
+        v = getattr(r, name)
+        st[name] = struct.pack("<d", v).hex() if isinstance(v, float) else v
     return events, st
 
 

@@ -29,11 +29,9 @@ EVENTS = [
 SETTINGS = [{"unit_id": "STATIM-0042", "key_id": 3, "volume": 2}, {"unit_id": "STATIM-0042", "key_id": 4}]
 TORN = b"\xa5\x01\x30\x00\x08\x00\x00\x00{\"t\":2000"
 
-GUEST = r"""
-import json, gc, binascii
-from core.eventlog import EventLog
-from core.settings import Settings
-
+# The guests' flash: files in a dict, as the HAL's fs_* calls see them; fs.full makes a
+# write fail as a full littlefs does (OSError 28).
+MEM_FS = r"""
 class F:
     def __init__(self, fs, name, mode):
         self.fs = fs; self.name = name; self.mode = mode; self.pos = 0
@@ -49,6 +47,8 @@ class F:
         out = b[self.pos:e]; self.pos = e
         return out
     def write(self, data):
+        if self.fs.full:
+            raise OSError(28)
         self.fs.d[self.name] = self.fs.d[self.name] + bytes(data)
         return len(data)
     def seek(self, p, w=0):
@@ -60,6 +60,7 @@ class F:
 class Fs:
     def __init__(self):
         self.d = {}
+        self.full = False
     def fs_open(self, n, m):
         return F(self, n, m)
     def fs_rename(self, a, b):
@@ -69,6 +70,14 @@ class Fs:
     def fs_size(self, n):
         return len(self.d[n]) if n in self.d else -1
 
+"""
+
+GUEST = r"""
+import json, gc, binascii
+from core.eventlog import EventLog
+from core.settings import Settings
+
+""" + MEM_FS + r"""
 EVENTS = json.loads(%(events)r)
 SETTINGS = json.loads(%(settings)r)
 TORN = binascii.unhexlify(%(torn)r)
@@ -157,44 +166,7 @@ import json, gc, binascii
 from core.eventlog import EventLog, StorageFull
 from core import engine
 
-class F:
-    def __init__(self, fs, name, mode):
-        self.fs = fs; self.name = name; self.mode = mode; self.pos = 0
-        if mode == 'wb':
-            fs.d[name] = b''
-        elif mode == 'ab':
-            fs.d[name] = fs.d.get(name, b'')
-        elif name not in fs.d:
-            raise OSError(2)
-    def read(self, n=-1):
-        b = self.fs.d[self.name]
-        e = len(b) if n < 0 else min(len(b), self.pos + n)
-        out = b[self.pos:e]; self.pos = e
-        return out
-    def write(self, data):
-        if self.fs.full:
-            raise OSError(28)
-        self.fs.d[self.name] = self.fs.d[self.name] + bytes(data)
-        return len(data)
-    def seek(self, p, w=0):
-        self.pos = p
-        return p
-    def close(self):
-        pass
-
-class Fs:
-    def __init__(self):
-        self.d = {}
-        self.full = False
-    def fs_open(self, n, m):
-        return F(self, n, m)
-    def fs_rename(self, a, b):
-        self.d[b] = self.d.pop(a)
-    def fs_remove(self, n):
-        self.d.pop(n, None)
-    def fs_size(self, n):
-        return len(self.d[n]) if n in self.d else -1
-
+""" + MEM_FS + r"""
 fs = Fs()
 fs.d['events.log'] = binascii.unhexlify(%(log)r)
 log = EventLog(fs)
