@@ -406,9 +406,8 @@ def open_device(open_fn, name, path=None, buf=None, entries=False):
     an install, and keeps only the index."""
     lib = Library(open_fn, name, path)  # first: a refusal needs it when memory runs short
     try:
-        from . import libverify
+        libverify = _heap.load("libverify")
     except MemoryError:
-        _heap.forget("libverify")  # MicroPython may keep a half-made module: let the collector have it
         return _refuse(lib, "drug library %s cannot be verified: no memory for the verifier" % lib.path)
     try:
         return libverify.verify(lib, buf, entries)
@@ -446,9 +445,8 @@ def loads(text, path=None):
     """A library from its bytes or text: the device form, or the readable JSON
     (converted to the device form in memory: a host-side convenience).  Never raises."""
     try:
-        from . import libverify
+        libverify = _heap.load("libverify")
     except MemoryError:
-        _heap.forget("libverify")
         return _refuse(Library(None, None, path), "drug library %s does not fit in memory" % path)
     try:
         return libverify.loads(text, path)

@@ -160,6 +160,18 @@ def forget(short_name):
         delattr(parent, short_name)
 
 
+def load(short_name):
+    """<package>.<short_name>, imported now (code a task needs, let go after with forget).
+    When the heap cannot take it, MicroPython keeps the half-made module in sys.modules:
+    it is forgotten here, so the collector gets it back, and the MemoryError raised again."""
+    try:
+        __import__(_PKG + "." + short_name)
+    except MemoryError:
+        forget(short_name)
+        raise
+    return sys.modules[_PKG + "." + short_name]
+
+
 def quiet(fn, a, b):
     """fn(a, b) -- work that allocates nothing -- with the heap locked where the runtime
     has a lock (MicroPython); True when it ran through, False when it needed the heap

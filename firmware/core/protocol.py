@@ -260,10 +260,9 @@ class Link:
         """link_requests.py: loaded for a request, kept REQUESTS_KEEP_S after the last one."""
         if self._req_mod is None:
             try:
-                from . import link_requests
+                self._req_mod = _heap.load("link_requests")
             except MemoryError:
                 raise LinkError(_f.E_REFUSED, "no memory to handle the request now (nothing was done); try again")
-            self._req_mod = link_requests
         self._req_t = self.unit.now()
         return self._req_mod
 

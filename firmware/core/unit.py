@@ -200,9 +200,7 @@ class Unit:
     # weights and doses: checked, then logged (unit_doses.py, loaded with the dose checker)
     def _doses(self):
         self.checker()  # the doses module is let go with the checker (_release_checker)
-        from . import unit_doses
-
-        return unit_doses
+        return _heap.load("unit_doses")
 
     def check_weight(self, weight, age=None):
         """The checker's verdict on a weight entry against the weight in use; logs nothing."""
