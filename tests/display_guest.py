@@ -155,7 +155,7 @@ def main(path):
     with open(path) as f:
         states = json.load(f)
     for st in states:
-        scr.clear(st["name"])
+        scr.clear(st["page"])
         rows = st["rows"]
         for r in range(8):
             parts = [same(p) for p in rows[r]] + [""] * (8 - len(rows[r]))

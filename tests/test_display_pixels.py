@@ -27,7 +27,10 @@ GUEST = os.path.join(up.TESTS, "display_guest.py")
 
 
 def snapshot(name, scr):
-    return {"name": name, "rows": [list(p) for p in scr.parts], "big": scr.big, "invert": scr.invert}
+    # "page" is the screen's own name: the guest draws consecutive screens of one page as the UI
+    # does, so only their changed rows, from the first changed part, are redrawn
+    return {"name": name, "page": scr.name, "rows": [list(p) for p in scr.parts], "big": scr.big,
+            "invert": scr.invert}
 
 
 def screen_of(state):
@@ -67,17 +70,24 @@ def episode_screens():
 def edge_screens():
     e = [[] for _ in range(8)]
 
-    def st(name, rows, big=-1, invert=-1):
+    def st(name, rows, big=-1, invert=-1, page=None):
         rows = [list(r) for r in rows] + [[] for _ in range(8 - len(rows))]
-        return {"name": name, "rows": rows, "big": big, "invert": invert}
+        return {"name": name, "page": page or name, "rows": rows, "big": big, "invert": invert}
 
     return [
-        st("timer", [["SEIZURE 00:00"], ["1", "2", ":", "3", "4"], [], ["next: 1st line"]], big=1),
-        st("timer tick", [["SEIZURE 00:00"], ["1", "2", ":", "3", "5"], [], ["next: 1st line"]], big=1),
-        st("timer hours", [["SEIZURE 00:00"], ["1", "h", "0", "5"], [], ["next: 1st line"]], big=1),
-        st("big letters", [["x"], ["WEIGHT 82 kg"], [], ["y"]], big=1),  # more than 8 characters, not in the cache
-        st("big spaced", [[], ["7 0 kg"]], big=1),
-        st("big gone", [["x"], [""], [], ["y"]], big=1),  # the big row left empty
+        # one page, drawn over itself: the rows that change are redrawn from their first changed part
+        st("timer", [["SEIZURE 00:00"], ["1", "2", ":", "3", "4"], [], ["next: 1st line"]], big=1, page="home"),
+        st("timer tick", [["SEIZURE 00:00"], ["1", "2", ":", "3", "5"], [], ["next: 1st line"]], big=1, page="home"),
+        st("countdown tick", [["SEIZURE 00:00"], ["1", "2", ":", "3", "5"], [], ["2nd line ", "0", "4", ":", "5", "9"]],
+           big=1, page="home"),
+        st("countdown tick 2", [["SEIZURE 00:00"], ["1", "2", ":", "3", "6"], [], ["2nd line ", "0", "4", ":", "5", "8"]],
+           big=1, page="home"),
+        st("countdown shorter", [["SEIZURE 00:00"], ["1", "2", ":", "3", "6"], [], ["2nd line ", "4", ":", "5"]],
+           big=1, page="home"),
+        st("timer hours", [["SEIZURE 00:00"], ["1", "h", "0", "5"], [], ["next: 1st line"]], big=1, page="home"),
+        st("big letters", [["x"], ["WEIGHT 82 kg"], [], ["y"]], big=1, page="home"),  # > 8 characters, not cached
+        st("big spaced", [[], ["7 0 kg"]], big=1, page="home"),
+        st("big gone", [["x"], [""], [], ["y"]], big=1, page="home"),  # the big row left empty
         st("big moves", [["a"], ["b"], ["1", "2", ":", "0", "0"], [], ["c"]], big=2, invert=0),
         st("long", [["0123456789abcdefXYZ"], ["levetiracetam ", "iv 4500 mg"], ["a", "", "b", "c" * 30]]),
         st("outside the font", [["caf\u00e9 5 \u00b5g/kg"], ["\x01\x1f\x7f~"], ["A\x00B"], ["\u2192 next"]]),

@@ -9,6 +9,7 @@ by 20, third line by 40), against a home screen drawn from scratch at the same t
 """
 import pytest
 
+from firmware.core import hal as _hal
 from firmware.core import phases as _phases
 from firmware.core import ui as _ui
 from firmware.core import unit as _unit
@@ -48,3 +49,38 @@ def test_idle_steps_show_what_a_full_redraw_shows_through_every_due_status(bzd, 
         seen.add(u.ui._due[2])
     assert idle > 2000  # most steps were idle ones
     assert statuses <= seen, seen
+
+
+def test_idle_steps_count_an_audio_pause_down_on_the_alarm_row():
+    """IEC 60601-1-8 (clinical.md 9): a paused alarm shows the time its audio stays off.  The
+    countdown moves with the clock alone, so idle steps must redraw it, second by second, until
+    the pause ends and the alarm sounds again -- and, no pause running, leave the row alone."""
+    hal = Hal()
+    u = _unit.Unit(hal)
+    u.set_weight("70 kg")
+    u.onset()
+    second = 0
+    for second in range(1, 6 * 60 + 10):  # convulsive SE, no drug: the first line is late at 5:00
+        hal.ms = second * 1000
+        u.step()
+    row = u.ui.screen.rows[5]
+    assert row.startswith("!!!") and ":" not in row, row  # sounding
+    u.ui.press(_hal.BTN_ALARM)  # the ALARM button at home: audio paused ...
+    u.ui.press(_hal.BTN_BACK)  # ... and its message put away (a message makes every step a full redraw)
+    shown = []
+    idle = 0
+    for second in range(second + 1, second + 2 * 60 + 5):
+        hal.ms = second * 1000
+        n0 = len(u.events)
+        deadline_before = u._deadline
+        u.step()
+        t = u.now()
+        if len(u.events) == n0 and not 0 <= deadline_before <= t:
+            idle += 1
+        rows = u.ui.screen.rows
+        assert rows == fresh_rows(u, t), "at %d s" % second
+        shown.append(rows[5])
+    counting = [r for r in shown if r.endswith(("1:59", "1:30", "1:00", "0:30", "0:01"))]
+    assert len(counting) == 5, shown  # the pause counted down on the home screen ...
+    assert ":" not in shown[-1], shown[-1]  # ... and ended: sounding again
+    assert idle > 100  # through idle steps

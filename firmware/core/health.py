@@ -77,13 +77,8 @@ def check(unit, last_now=-1, min_free=MIN_FREE_BYTES, require_log=True, log_fail
     d = eng.next_deadline
     if 0 <= d < now - DEADLINE_SLACK_S:
         return "deadline: a deadline passed without being processed"
-    act = st.al_active
-    logged = st.al_logged
-    i = 0
-    while i < len(act) and not eng.store_full:
-        if act[i] != logged[i]:
-            return "alarms: the alarm log disagrees with the active alarms"
-        i += 1
+    if st.al_active != st.al_logged and not eng.store_full:  # two lists of flags: compared in C
+        return "alarms: the alarm log disagrees with the active alarms"
     # the heap watch's last sample (after a collection): gc.mem_free() itself
     # walks the whole allocation table, too slow for every loop step
     heap = getattr(unit, "heap", None)

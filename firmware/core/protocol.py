@@ -405,8 +405,10 @@ class Link:
         Kept small on purpose: called every main-loop step, and on MicroPython a
         function with more than a few locals gets its frame from the heap on every
         call.  With nothing pending and nothing arrived it returns from here."""
-        if self.repl_active or self._tx_n or self._req_mod is not None or self._n or self._rx_i < self._rx_n:
+        if self.repl_active or self._tx_n or self._n or self._rx_i < self._rx_n:
             return self._poll(0)
+        if self._req_mod is not None:
+            self._release_requests()  # the requests' code stays a while after one: idle steps still come here
         if self._has_lid:
             self._check_conn()
         n = self.hal.uart_readinto(self._rx)

@@ -39,6 +39,12 @@ class Screen:
         self._shown_invert = -1
         self.version = 0  # bumped by finish() when anything changed, so a HAL redraws only when needed
         self.dirty = ALL_ROWS  # bit per row changed since the HAL last drew (the HAL clears it)
+        # per row, for a HAL that redraws a row from its first changed part on (a timer tick: one
+        # digit): that part's index and column, PARTS when none changed since the HAL drew the row
+        # (the HAL sets it back), and the row's text length at the last finish (a big row is centred)
+        self.first = bytearray(ROWS)
+        self.first_col = bytearray(ROWS)
+        self.width = bytearray(ROWS)
         self._touched = ALL_ROWS  # rows written since the last finish(): only these are compared
 
     def clear(self, name):
@@ -75,26 +81,36 @@ class Screen:
     def finish(self):
         """End a page: mark what changed since the last finish() (allocation-free)."""
         changed = 0
+        first = self.first
         if self._shown_name != self.name or self._shown_big != self.big or self._shown_invert != self.invert:
             self._shown_name = self.name
             self._shown_big = self.big
             self._shown_invert = self.invert
             changed = ALL_ROWS
+            for row in range(ROWS):
+                first[row] = 0  # another page: every row from its start
+                self.first_col[row] = 0
         touched = self._touched
         self._touched = 0
-        for row in range(ROWS):
-            if not touched & (1 << row):
-                continue  # not written since the last finish(): as it was
-            p = self.parts[row]
-            q = self._shown[row]
-            col = 0  # where part k starts: beyond COLS a difference is cut off, not shown
-            for k in range(PARTS):
-                x = p[k]
-                if q[k] is not x:
-                    if col < COLS and q[k] != x:
-                        changed |= 1 << row
-                    q[k] = x  # same text, other object: keep the new one for the next `is`
-                col += len(x)
+        row = 0
+        while touched:
+            if touched & 1:  # written since the last finish(); the others are as they were
+                p = self.parts[row]
+                q = self._shown[row]
+                col = 0  # where part k starts: beyond COLS a difference is cut off, not shown
+                for k in range(PARTS):
+                    x = p[k]
+                    if q[k] is not x:
+                        if col < COLS and q[k] != x:
+                            changed |= 1 << row
+                            if k < first[row]:
+                                first[row] = k
+                                self.first_col[row] = col
+                        q[k] = x  # same text, other object: keep the new one for the next `is`
+                    col += len(x)
+                self.width[row] = col if col < 255 else 255
+            touched >>= 1
+            row += 1
         if changed:
             self.dirty |= changed
             self.version += 1

@@ -128,6 +128,7 @@ class Ui:
         self._menu = []  # type: list
         self._due = [-1, -1, 0]  # phases.next_due's answer
         self._tp = [""] * 6  # a time as parts (mmss_parts)
+        self._alarm_counting = False  # the alarm row shows an audio pause's time left (it moves with the clock)
         self._np = [""] * 3  # a number as parts (number_parts)
         self._menu_pages = None  # ui_pages while the panel is away from home
         self._msg = []  # the message's rows
@@ -220,7 +221,7 @@ class Ui:
         if self.page == HOME and not changed:
             if self.unit.state.started:
                 self._home_clock(s, t)
-            else:  # READY: only an audio pause's time left moves with the clock
+            elif self._alarm_counting:  # READY: only an audio pause's time left moves with the clock
                 self._alarm_row(s, 6, t)
         elif self.page == HOME:
             self._draw_home(s, t)
@@ -247,6 +248,7 @@ class Ui:
 
     def _alarm_row(self, s, row, t):
         st = self.unit.state
+        self._alarm_counting = False
         i = _alarms.top_active(st)
         if i < 0:
             s.set(row, "")  # a refused library shows here as its alarm (library_refused)
@@ -257,6 +259,7 @@ class Ui:
         elif 0 <= st.al_since[i] <= st.al_ack_t[i]:
             s.set_parts(row, mark, ALARM_SHORT[i], " ack")
         else:  # audio paused: the time it has left, m:ss
+            self._alarm_counting = True
             left = st.al_silence_until[i] - t
             if left < 0:
                 left = 0
@@ -319,7 +322,8 @@ class Ui:
         mmss_parts(t - _phases.clock_start(self.unit.state), tp)
         s.set_parts(1, tp[0], tp[1], tp[2], tp[3], tp[4], tp[5])
         self._due_row(s, 4, t)
-        self._alarm_row(s, 5, t)  # an audio pause counts down
+        if self._alarm_counting:  # an audio pause counts down (anything else on that row comes with an event)
+            self._alarm_row(s, 5, t)
 
     def _draw_home(self, s, t):
         # Every row from prebuilt strings and DIGITS: redrawn each second, allocation-free.

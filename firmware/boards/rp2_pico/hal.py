@@ -130,10 +130,11 @@ class PicoHal(_hal.Hal):
         self._pagewin = bytearray(b"\x80\x22\x80\x00\x80\x07")
         self._px0 = bytearray(b"\xc0\x00")  # Co=1, D/C#=1: one data byte (page 0, column 0)
         self._left = 0  # bit per page redrawn left of column _HALF (the whole page is sent)
-        # the parts each row was last drawn with, and its big/inverted look: a row whose first
-        # parts are unchanged is redrawn from its first changed part on (a timer tick: a digit)
-        self._drawn = [[""] * 8 for _ in range(8)]
+        # each row's big/inverted look and text length as drawn: a row in the same look (and a big
+        # row of the same length, which is centred) is redrawn from the first part the screen says
+        # changed (Screen.first: a timer tick is a digit)
         self._drawn_look = bytearray(8)
+        self._drawn_w = bytearray(8)
         try:
             import ssd1306
 
@@ -274,32 +275,18 @@ class PicoHal(_hal.Hal):
                 continue
             y = row * 8
             parts = screen.parts[row]
-            drawn = self._drawn[row]
             look = 2 if row == big else (1 if row == screen.invert else 0)
-            # from which part on this row differs from what the panel shows (parts before it
-            # are the same strings, so they sit at the same columns)
-            k = 0
-            col = 0
-            same_len = True
-            if self._drawn_look[row] == look:
-                while k < 8 and parts[k] is drawn[k]:
-                    col += len(parts[k])
-                    k += 1
-                j = k
-                while j < 8:  # the text's length decides a big row's centring
-                    if len(parts[j]) != len(drawn[j]):
-                        same_len = False
-                    j += 1
-            else:
-                same_len = False
-            if not same_len:
+            # from which part on this row differs from what the panel shows (the parts before
+            # it are the same text, so they sit at the same columns)
+            k = screen.first[row]
+            col = screen.first_col[row]
+            screen.first[row] = 8  # drawn: nothing pending
+            w = screen.width[row]
+            if self._drawn_look[row] != look or k >= 8 or (look == 2 and w != self._drawn_w[row]):
                 k = 0
                 col = 0
-            j = 0
-            while j < 8:
-                drawn[j] = parts[j]
-                j += 1
             self._drawn_look[row] = look
+            self._drawn_w[row] = w
             if look == 2:
                 if self._text2x(d, parts, y, k, col) < _HALF:
                     self._left |= 3 << row
