@@ -21,6 +21,19 @@ def fresh_rows(u, t):
     return ref.render(t, True).rows
 
 
+def step_second(u, hal, second):
+    """One loop step at `second`: (was it idle -- nothing logged, no deadline crossed --, the
+    rows shown), after checking them against a home screen drawn from scratch."""
+    hal.ms = second * 1000
+    n0 = len(u.events)
+    deadline_before = u._deadline
+    u.step()
+    t = u.now()
+    rows = u.ui.screen.rows
+    assert rows == fresh_rows(u, t), "at %d s" % second
+    return len(u.events) == n0 and not 0 <= deadline_before <= t, rows
+
+
 # 2 mg lorazepam (below 0.1 mg/kg for 70 kg): its repeat is waiting, then the second line is open by
 # 20 min; 4 mg: the second line counts down to established SE 5 min later (ESETT), the third line to
 # refractory SE at the end of the second line's window, both shown before they come.
@@ -35,17 +48,11 @@ def test_idle_steps_show_what_a_full_redraw_shows_through_every_due_status(bzd, 
     seen = set()
     idle = 0
     for second in range(1, 45 * 60):
-        hal.ms = second * 1000
         if second in plan:
+            hal.ms = second * 1000
             drug, dose = plan[second]
             assert u.give(drug, "iv", dose=dose)["logged"]
-        n0 = len(u.events)
-        deadline_before = u._deadline
-        u.step()
-        t = u.now()
-        if len(u.events) == n0 and not 0 <= deadline_before <= t:
-            idle += 1
-        assert u.ui.screen.rows == fresh_rows(u, t), "at %d s" % second
+        idle += step_second(u, hal, second)[0]
         seen.add(u.ui._due[2])
     assert idle > 2000  # most steps were idle ones
     assert statuses <= seen, seen
@@ -70,15 +77,8 @@ def test_idle_steps_count_an_audio_pause_down_on_the_alarm_row():
     shown = []
     idle = 0
     for second in range(second + 1, second + 2 * 60 + 5):
-        hal.ms = second * 1000
-        n0 = len(u.events)
-        deadline_before = u._deadline
-        u.step()
-        t = u.now()
-        if len(u.events) == n0 and not 0 <= deadline_before <= t:
-            idle += 1
-        rows = u.ui.screen.rows
-        assert rows == fresh_rows(u, t), "at %d s" % second
+        was_idle, rows = step_second(u, hal, second)
+        idle += was_idle
         shown.append(rows[5])
     counting = [r for r in shown if r.endswith(("1:59", "1:30", "1:00", "0:30", "0:01"))]
     assert len(counting) == 5, shown  # the pause counted down on the home screen ...

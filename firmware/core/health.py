@@ -16,7 +16,8 @@
 #              would not help, and the storage_full alarm says so
 # An event whose write to flash failed is never in RAM (the engine writes
 # first, then applies), so a failed write needs no reset.
-#   memory     free heap below the floor even after a collection
+#   memory     free heap below the floor even after a collection, or an event
+#              written to flash that RAM had no memory to apply
 # Cheap and allocation-free in the steady state (one call per loop step).
 from . import heap as _heap
 
@@ -74,6 +75,8 @@ def check(unit, last_now=-1, min_free=MIN_FREE_BYTES, require_log=True, log_fail
         return "clock: episode time went backwards"
     if st.t > now:
         return "clock: engine time is ahead of the clock"
+    if eng.replay_needed:
+        return "memory: an event on flash could not be applied in RAM (a replay of the log fixes it)"
     d = eng.next_deadline
     if 0 <= d < now - DEADLINE_SLACK_S:
         return "deadline: a deadline passed without being processed"

@@ -52,6 +52,7 @@ DL_CHUNK = 576  # drug library transfer chunk (raw bytes; 768 in base64)
 MAX_LIBRARY = 65536
 LOG_PAGE_MAX = 32
 REQUESTS_KEEP_S = 30  # link_requests stays loaded this long after the last request it answered
+RESERVE = 1024  # heap bytes held back so that a unit whose heap is full can still say so (see _no_memory)
 ONSET_BACK_MAX_S = 86400  # ONSET at=: at most this long before now (and never after it)
 FLASH_LIBRARY = "druglib.lib"  # installed by DLCOMMIT, in the device form (druglib.py)
 FLASH_LIBRARY_TMP = "druglib.lib.tmp"  # a library being received
@@ -217,6 +218,7 @@ class Link:
         self._rx_n = 0
         self._rx_i = 0
         self._line = bytearray(_f.MAX_LINE)
+        self._reserve = bytearray(RESERVE)  # type: bytearray | None  # let go when the heap is full, for the refusal's reply
         self._n = 0
         self._over = False
         self._last_rx = hal.ticks_ms()
@@ -306,7 +308,10 @@ class Link:
 
     # ------------------------------------------------------------ output
     def _send(self, body):
-        self._out(_f.seal(body))
+        try:
+            self._out(_f.seal(body))
+        except MemoryError:  # a full heap: the line is dropped and counted, as a full buffer drops it
+            self.stats["tx_dropped"] += 1
 
     def _out(self, frame):
         """Send one whole frame; what the UART does not take now waits in the
@@ -369,7 +374,10 @@ class Link:
         if seq < 0 or evs[seq] is not ev:
             seq = self._seq(ev)
         self.stats["events"] += 1
-        self._send("! EVT %d %s" % (seq, self._event_json(ev, _LIMIT - 20)))
+        try:
+            self._send("! EVT %d %s" % (seq, self._event_json(ev, _LIMIT - 20)))
+        except MemoryError:  # a full heap: the line is dropped (the event is logged; LOG has it)
+            self.stats["tx_dropped"] += 1
         self._check_stage()
 
     def _event_json(self, ev, limit):
@@ -387,7 +395,10 @@ class Link:
         st = self.unit.state.stage
         if st != self._stage:
             self._stage = st
-            self._send("! STAGE %s t=%d" % (_episode.STAGES[st], self.unit.state.t))
+            try:
+                self._send("! STAGE %s t=%d" % (_episode.STAGES[st], self.unit.state.t))
+            except MemoryError:
+                self.stats["tx_dropped"] += 1
 
     def _seq(self, ev):
         evs = self.unit.events
@@ -523,6 +534,23 @@ class Link:
 
     def _end_line(self):
         n = self._n
+        if self._reserve is None:  # held back again once the heap has room (the last full heap used it)
+            try:
+                self._reserve = bytearray(RESERVE)
+            except MemoryError:
+                pass
+        try:
+            self._take_line()
+        except MemoryError:  # a full heap while the line was read or parsed
+            self._reserve = None
+            _heap.collect()
+            try:
+                self._no_memory(_f.id_of(self._line, n), None, None)
+            except MemoryError:  # not even that: no answer (the host's retry may get one)
+                self.stats["tx_dropped"] += 1
+
+    def _take_line(self):
+        n = self._n
         over = self._over
         self._n = 0
         self._over = False
@@ -585,19 +613,25 @@ class Link:
             seq += 1
 
     def _reply(self, rid, data, code=None, message=None, cache_sig=None):
-        if code is None:
-            body = rid + " OK" + (" " + data if data else "")
-            if len(body) > _LIMIT:
-                code = _f.E_INTERNAL
-                message = "reply too long"
-            else:
-                self.stats["ok"] += 1
-        if code is not None:
-            self.stats["err"] += 1
-            body = "%s ERR %s %s" % (rid, code, _clean(message, _LIMIT - len(rid) - len(code) - 6))
-        frame = _f.seal(body)
+        if code is None and len(rid) + 4 + len(data or "") > _LIMIT:
+            code = _f.E_INTERNAL
+            message = "reply too long"
         if cache_sig is not None:
-            self._remember(rid, cache_sig, self._first if code is None else -2, frame)
+            # remembered before the reply is built: on a full heap the reply may not be, and the
+            # host's retry must then be answered from this table, not done a second time
+            self._remember(rid, cache_sig, self._first if code is None else -2, None)
+        try:
+            if code is None:
+                self.stats["ok"] += 1
+                frame = _f.seal(rid + " OK" + (" " + data if data else ""))
+            else:
+                self.stats["err"] += 1
+                frame = _f.seal("%s ERR %s %s" % (rid, code, _clean(message, _LIMIT - len(rid) - len(code) - 6)))
+        except MemoryError:
+            self.stats["tx_dropped"] += 1  # no reply this time; a retry gets one (see _retry)
+            return
+        if cache_sig is not None:
+            self._replies[(self._cache_i - 1) % IDEM_SLOTS] = frame
         self._out(frame)
 
     def _retry(self, rid, word, k):
@@ -668,6 +702,9 @@ class Link:
         except ValueError as e:
             self._reply(rid, None, _f.E_REFUSED, str(e), cache)
             return
+        except MemoryError:
+            self._no_memory(rid, word, cache)
+            return
         except Exception as e:
             code = getattr(e, "code", None)  # auth.AuthError: a refusal with its own code
             if isinstance(code, str):
@@ -686,6 +723,23 @@ class Link:
             self.repl_active = True
             self._flush()
             self.repl.start(self._write_all)
+
+    def _no_memory(self, rid, word, cache):
+        """The answer to a request the heap could not finish.  The engine makes the RAM log's
+        room before it writes, so a refused event was not logged; one logged before the heap
+        ran out (building the reply) is answered as a retry would be; one written to flash
+        but not applied in RAM is kept, and the watchdog resets the unit to replay it."""
+        self._reserve = None  # the heap held back for this moment: the reply below can be built
+        _heap.collect()
+        evs = self.unit.events
+        if self.unit.engine.replay_needed:
+            self._reply(rid, None, _f.E_REFUSED, "the unit's memory is full: logged; the unit restarts to reload its log",
+                        cache)
+        elif cache is not None and 0 <= self._first < len(evs):
+            self._reply(rid, ('{"seq":%d}' if word == "DOSE" else "seq=%d") % self._first, None, None, cache)
+        else:
+            self._reply(rid, None, _f.E_REFUSED, "the unit's memory is full: nothing was logged" if cache is not None
+                        else "the unit's memory is full: try again in a minute", cache)
 
     def _log_maint(self, action, detail=None):
         return self.unit.engine.append(_events.maint(self.unit.now(), action, detail))

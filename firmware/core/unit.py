@@ -68,6 +68,7 @@ class Unit:
         self._deadline = 0  # the engine's next deadline as of the last step (0: render whole at first)
         self._events_seen = -1  # events in the log at the end of the last step
         self._checker = None  # the dose checker module while it is loaded
+        self._checker_bytes = 0  # the heap it took when it loaded
         self._checker_t = 0
         lost = None  # why the stored settings could not be used, if they could not
         try:
@@ -130,7 +131,15 @@ class Unit:
         hal = self.hal
         eng = _engine.boot(hal.ticks_ms, hal.rtc_s, stored, rules, self._assess, self._sink, self._store)
         _heap.forget("record")  # loaded only if a record was quarantined
+        eng.heap_free = self._free_for_log
         return eng
+
+    def _free_for_log(self):
+        """Free heap as the log's floor for routine records sees it (engine.ROUTINE_FLOOR is the
+        room a dose check loads in): a dose checker already loaded holds that room, so its bytes
+        count as free."""
+        f = _heap.free_now()
+        return f + self._checker_bytes if f >= 0 else f
 
     # ------------------------------------------------------------ plumbing
     def _settings(self):
@@ -141,8 +150,12 @@ class Unit:
     def checker(self):
         """The dose checker module (imported on first use; see CHECKER_KEEP_S)."""
         if self._checker is None:
+            _heap.collect()
+            f0 = _heap.free_now()
             from . import dosecheck
 
+            _heap.collect()
+            self._checker_bytes = f0 - _heap.free_now() if f0 >= 0 else 0  # what it holds (see _free_for_log)
             self._checker = dosecheck
         self._checker_t = self.engine.now() if getattr(self, "engine", None) is not None else 0
         return self._checker
@@ -150,6 +163,7 @@ class Unit:
     def _release_checker(self, t):
         if self._checker is not None and t - self._checker_t >= CHECKER_KEEP_S:
             self._checker = None
+            self._checker_bytes = 0
             _heap.forget("unit_doses")
             _heap.forget("dosecheck")
             _heap.forget("units")
@@ -321,6 +335,7 @@ class Unit:
         self.age_months = None
         self.engine = _engine.boot(self.hal.ticks_ms, self.hal.rtc_s, [], self.engine.rules, self._assess,
                                    self._sink, self._store)
+        self.engine.heap_free = self._free_for_log
         self.engine.append(_events.maint(self.engine.now(), "clear_log", "new log: %d records cleared" % n))
         if self.library_refused:  # the new log says it too, and the alarm stays
             self.refuse_installed(self.library_refused)
@@ -450,7 +465,16 @@ class Unit:
             return
         if mapped == "no_seizure" and state == "bs_off" and self.detector.in_seizure:
             return
-        self.eeg_state(mapped)
+        try:
+            self.eeg_state(mapped)
+        except (MemoryError, StorageFull) as e:
+            # Not logged (nothing was written): the loop that runs the timer and the alarms goes
+            # on, STATUS says why, and the next change is logged once there is room again.
+            self.eeg["error"] = "EEG change to %s not logged: the unit's %s is full" % (
+                mapped, "memory" if isinstance(e, MemoryError) else "storage")
+            return
+        if "error" in self.eeg and self.eeg["error"].startswith("EEG change"):
+            del self.eeg["error"]
 
     # ------------------------------------------------------------ main loop
     def step(self):
