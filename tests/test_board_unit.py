@@ -35,9 +35,16 @@ def board(provisioned, tmp_path):
 
 
 def home(b, timeout_ms=30000):
-    """Wait (emulated) for the home screen; the Screen."""
+    """Wait (emulated) for the home screen; the Screen.  It counts once two reads 250 ms apart
+    show the same panel: the panel's memory is read back while the chip may be sending it, and a
+    read in the middle of the first draw has the top rows of the home screen and not yet the rest."""
+    last = [None]
+
     def at_home(b):
         s = b.screen()
+        shown, last[0] = last[0], s.text
+        if shown != s.text:
+            return None
         return s if s.on and s.big == 1 and (s.rows[0].startswith("STATIM") or TIMER.match(s.rows[1])) else None
     try:
         return b.wait_until(at_home, timeout_ms, step_ms=250)
