@@ -20,7 +20,6 @@ import time
 
 import framebuf
 import machine
-import micropython
 from machine import I2C, PWM, Pin
 from micropython import const
 
@@ -63,27 +62,6 @@ _PATTERNS = (_OFF, _LOW, _MEDIUM, _HIGH)  # index = hal.TONE_*
 _RGB = ((0, 0, 0), (0, 1, 0), (0, 1, 1), (1, 1, 0), (1, 0, 0))  # index = hal.LED_*
 
 
-@micropython.viper
-def _put2x(buf: ptr8, at: int, glyph: ptr8):
-    """A 16x16 glyph (MONO_VLSB: two 16-byte pages) into the frame buffer at byte `at`
-    (page p, column x: p * 128 + x) and the page below: native code, about 1/20 of a blit."""
-    i = 0
-    while i < 16:
-        buf[at + i] = glyph[i]
-        buf[at + 128 + i] = glyph[16 + i]
-        i += 1
-
-
-@micropython.viper
-def _clear2(buf: ptr8, at: int, n: int):
-    """n columns from byte `at` cleared, in that page and the page below."""
-    i = 0
-    while i < n:
-        buf[at + i] = 0
-        buf[at + 128 + i] = 0
-        i += 1
-
-
 class PicoHal(_hal.Hal):
     # The RP2040's RTC and its tick counter both run off the 12 MHz crystal,
     # so they cannot drift apart: the unit reads the RTC at boot and when it
@@ -114,12 +92,13 @@ class PicoHal(_hal.Hal):
         self._ticks = 0
         self._display = None
         self._big = framebuf.FrameBuffer(bytearray(8), 8, 8, framebuf.MONO_VLSB)  # one glyph, for 2x text
-        # 2x glyphs of what a big row shows (timer, weight), made once: a redraw blits them
+        # 2x glyphs of what a big row shows (timer, weight), made once: a redraw blits them (in C,
+        # framebuf's own copy: no native emitter, so the module compiles for any MicroPython)
         self._glyphs2x = {}
         for ch in _BIG_CHARS:
-            px = bytearray(32)
-            self._scale2x(framebuf.FrameBuffer(px, 16, 16, framebuf.MONO_VLSB), ch, 0, 0)
-            self._glyphs2x[ch] = px
+            g = framebuf.FrameBuffer(bytearray(32), 16, 16, framebuf.MONO_VLSB)
+            self._scale2x(g, ch, 0, 0)
+            self._glyphs2x[ch] = g
         self._i2c = None  # machine.I2C of the panel
         self._buf = bytearray(0)  # the driver's frame buffer: page p, column c at p * 128 + c
         self._pages = ()  # type: tuple
@@ -388,37 +367,35 @@ class PicoHal(_hal.Hal):
         x0 = (_WIDTH - 16 * n) // 2
         if x0 < 0:
             x0 = 0
-        buf = self._buf
-        at = (y >> 3) * _WIDTH  # the row's first page (rows sit on the 8-pixel page grid)
         if col >= n:
             if n == 0:  # the big row emptied: clear what it showed
-                _clear2(buf, at, _WIDTH)  # type: ignore[arg-type]
+                d.fill_rect(0, y, _WIDTH, 16, 0)
                 return 0
             return _WIDTH
         x0 += 16 * col
         first = x0 if col else 0
-        _clear2(buf, at + first, _WIDTH - first)  # type: ignore[arg-type]  # viper takes any buffer as ptr8
+        d.fill_rect(first, y, _WIDTH - first, 16, 0)
         drawn = col
         while k < 8:
             part = parts[k]
             if len(part) == 1:  # a timer's digit: the part is the character (iterating a str looks each one up)
                 if drawn == 8:
                     return first
-                x0 = self._char2x(d, buf, at, part, x0, y)
+                x0 = self._char2x(d, part, x0, y)
                 drawn += 1
             else:
                 for ch in part:
                     if drawn == 8:
                         return first
-                    x0 = self._char2x(d, buf, at, ch, x0, y)
+                    x0 = self._char2x(d, ch, x0, y)
                     drawn += 1
             k += 1
         return first
 
-    def _char2x(self, d, buf, at, ch, x0, y):
+    def _char2x(self, d, ch, x0, y):
         g = self._glyphs2x.get(ch)
         if g is not None:
-            _put2x(buf, at + x0, g)  # type: ignore[arg-type]
+            d.blit(g, x0, y)
         elif ch != " ":  # a space: the band is already clear
             self._scale2x(d, ch, x0, y)
         return x0 + 16
