@@ -98,7 +98,7 @@ class Watch:
             self._idle_n = -1
 
     def free(self):
-        return _mem_free() if _mem_free is not None else -1
+        return free_now()
 
     def figures(self, now_ms=None):
         """(heap_free, heap_largest, heap_min_free) after a collection.  Finding
