@@ -32,30 +32,30 @@ def lock(monkeypatch):
 
 def test_quiet_runs_the_work_locked_and_unlocks(lock):
     seen = []
-    assert heap.quiet(lambda a, b: seen.append((a, b, lock.depth)), 1, 2) is True
-    assert seen == [(1, 2, 1)] and lock.depth == 0
+    assert heap.quiet(lambda a: seen.append((a, lock.depth)), 1) is True
+    assert seen == [(1, 1)] and lock.depth == 0
 
 
 def test_quiet_says_when_the_work_needed_the_heap(lock):
-    def needs_heap(a, b):
+    def needs_heap(a):
         raise MemoryError("memory allocation failed, heap is locked")
 
-    assert heap.quiet(needs_heap, 0, 0) is False
+    assert heap.quiet(needs_heap, 0) is False
     assert lock.depth == 0
 
 
 def test_other_errors_pass_through_unlocked(lock):
-    def broken(a, b):
+    def broken(a):
         raise ValueError("bad")
 
     with pytest.raises(ValueError):
-        heap.quiet(broken, 0, 0)
+        heap.quiet(broken, 0)
     assert lock.depth == 0
 
 
 def test_cpython_has_no_lock_and_just_runs_the_work():
     seen = []
-    assert heap.quiet(lambda a, b: seen.append(a + b), 1, 2) is True
+    assert heap.quiet(lambda a: seen.append(a + 2), 1) is True
     assert seen == [3]
 
 

@@ -44,15 +44,15 @@ class Monitor:
         self.failures = 0
         self.last_reason = None
         self._reason = None  # the last check's answer (set inside heap.quiet)
+        self._check_into = self._check  # bound once: a bound method is made, on the heap, at each use
 
     def __call__(self, unit):
         self.checks += 1
         # The check only reads: run it with the heap locked (its frame then comes
         # off the C stack, not a search of the heap, every loop step) and again
         # unlocked in the rare case it needed the heap (a reason it formats).
-        # (A module function, not self._check: a bound method is made, on the heap, at each use.)
-        if not _heap.quiet(_check_into, self, unit):
-            _check_into(self, unit)
+        if not _heap.quiet(self._check_into, unit):
+            self._check(unit)
         reason = self._reason
         if reason is None:
             self.last_now = unit.engine.clock.now()
@@ -61,9 +61,8 @@ class Monitor:
             self.last_reason = reason
         return reason
 
-
-def _check_into(monitor, unit):
-    monitor._reason = check(unit, monitor.last_now, monitor.min_free, monitor.require_log)
+    def _check(self, unit):
+        self._reason = check(unit, self.last_now, self.min_free, self.require_log)
 
 
 def check(unit, last_now=-1, min_free=MIN_FREE_BYTES, require_log=True, log_failures_ok=0):

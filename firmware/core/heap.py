@@ -189,8 +189,8 @@ def load(short_name):
     return sys.modules[_PKG + "." + short_name]
 
 
-def quiet(fn, a, b):
-    """fn(a, b) -- work that allocates nothing -- with the heap locked where the runtime
+def quiet(fn, a):
+    """fn(a) -- work that allocates nothing -- with the heap locked where the runtime
     has a lock (MicroPython); True when it ran through, False when it needed the heap
     after all (MemoryError: the caller redoes the work unlocked).
 
@@ -200,13 +200,18 @@ def quiet(fn, a, b):
     a fragmented heap for the free run, up to ~0.5 ms a call on a Pico: 15 such calls
     made 6-7 ms of a 12 ms idle step.  With the heap locked the search is skipped."""
     if _heap_lock is None:
-        fn(a, b)
+        fn(a)
         return True
+    # one level of handler, not try/finally: two would make this function's own frame
+    # too big for the C stack, and it is called unlocked every loop step
     _heap_lock()
     try:
-        fn(a, b)
-        return True
+        fn(a)
     except MemoryError:
-        return False
-    finally:
         _heap_unlock()
+        return False
+    except:  # noqa: E722  (any other exception: the heap unlocked, and on its way; no `as`: a second handler)
+        _heap_unlock()
+        raise
+    _heap_unlock()
+    return True

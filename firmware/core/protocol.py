@@ -392,13 +392,16 @@ class Link:
         return dumps(ev)
 
     def _check_stage(self):
-        st = self.unit.state.stage
-        if st != self._stage:
-            self._stage = st
-            try:
-                self._send("! STAGE %s t=%d" % (_episode.STAGES[st], self.unit.state.t))
-            except MemoryError:
-                self.stats["tx_dropped"] += 1
+        # every loop step: a frame small enough for the C stack (see Unit.step)
+        if self.unit.state.stage != self._stage:
+            self._stage_line()
+
+    def _stage_line(self):
+        st = self._stage = self.unit.state.stage
+        try:
+            self._send("! STAGE %s t=%d" % (_episode.STAGES[st], self.unit.state.t))
+        except MemoryError:
+            self.stats["tx_dropped"] += 1
 
     def _seq(self, ev):
         evs = self.unit.events

@@ -246,6 +246,10 @@ class Ui:
         self.unit.hal.show(s)
         return s
 
+    def redraw_moving(self, t):
+        """render(t, False): the idle step's redraw, of what moves with the clock alone."""
+        self.render(t, False)
+
     def _alarm_row(self, s, row, t):
         st = self.unit.state
         self._alarm_counting = False

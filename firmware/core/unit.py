@@ -67,6 +67,7 @@ class Unit:
         self.loop_ms = 0  # duration of the last main-loop step
         self._deadline = 0  # the engine's next deadline as of the last step (0: render whole at first)
         self._events_seen = -1  # events in the log at the end of the last step
+        self._t0 = 0  # ticks_ms at the start of this step (loop_ms)
         self._checker = None  # the dose checker module while it is loaded
         self._checker_bytes = 0  # the heap it took when it loaded
         self._checker_t = 0
@@ -122,7 +123,7 @@ class Unit:
         self.eeg = {"attached": False, "seizure": False, "bsr_percent": 0, "burden_percent": 0, "se": False,
                     "bs": False, "bsr_trend": []}  # type: dict
         self.ui = _ui.Ui(self)
-        self._render = self.ui.render  # bound once: the idle step passes it to heap.quiet
+        self._redraw_moving = self.ui.redraw_moving  # bound once: the idle step passes it to heap.quiet
 
     def _boot(self, stored, rules):
         """Replay the log and start.  A stored record that is not a valid event (its
@@ -478,51 +479,73 @@ class Unit:
 
     # ------------------------------------------------------------ main loop
     def step(self):
-        """One main-loop iteration; returns how long the loop may sleep (ms)."""
+        """One main-loop iteration; returns how long the loop may sleep (ms).
+
+        Split into small functions on purpose: MicroPython gives a function whose
+        locals and stack take more than 11 words a frame from the heap on each call,
+        and on a heap that has run a while the allocator's search for it costs up to
+        ~0.4 ms on a Pico.  Every function an idle step calls outside heap.quiet
+        keeps its frame under that size (tests/test_board_frames.py holds them to it)."""
         hal = self.hal
-        t0 = hal.ticks_ms()
-        n0 = self._events_seen  # events logged since the last step (by any way in) change what is shown
-        buttons = hal.poll_buttons()
-        busy = buttons
-        if buttons:
-            self.ui.press(buttons)
-        if self.link is not None:
-            busy |= self.link.poll()
-        busy |= self._poll_eeg()
+        self._t0 = hal.ticks_ms()
+        busy = self._poll_inputs(hal)
         t = self.now()
-        synced = False
-        if self._rtc_drifts and t - self._synced_t >= CLOCK_SYNC_S:
-            # the RTC is read once a minute: ticks drift, and after a reboot the
-            # clock may have started up to a second behind the RTC
-            self._synced_t = t
-            self.engine.sync_clock()
-            t = self.now()
-            synced = True
-        crossed = 0 <= self._deadline <= t  # a stage, phase, alarm or due time changed
-        deadline = self.engine.tick(t)
-        self._deadline = deadline
-        changed = bool(busy) or crossed or synced or len(self.engine.events) != n0
-        if changed:  # the tone and the light follow the alarms, which change only then
-            self._drive_outputs(t)
-        if changed or not _heap.quiet(self._render, t, False):  # idle: frames off the heap
+        synced = self._rtc_drifts and t - self._synced_t >= CLOCK_SYNC_S
+        if synced:
+            t = self._sync(t)
+        changed = self._advance(t, busy or synced)
+        if changed or not _heap.quiet(self._redraw_moving, t):  # idle: frames off the heap
             if not changed:
                 self.ui._rendered_t = -1  # the quiet redraw stopped part-way: draw the page whole
             self.ui.render(t, True)
+        self._finish_step(t, busy)
+        return self._wait_ms(t)
+
+    def _poll_inputs(self, hal):
+        """Buttons, the link and the EEG front end: how much came in (0: nothing)."""
+        buttons = hal.poll_buttons()
+        if buttons:
+            self.ui.press(buttons)
+        busy = buttons
+        if self.link is not None:
+            busy |= self.link.poll()
+        return busy | self._poll_eeg()
+
+    def _sync(self, t):
+        # the RTC is read once a minute: ticks drift, and after a reboot the
+        # clock may have started up to a second behind the RTC
+        self._synced_t = t
+        self.engine.sync_clock()
+        return self.now()
+
+    def _advance(self, t, busy):
+        """The engine to time t; whether the screen must be drawn whole (something came in or changed)."""
+        crossed = 0 <= self._deadline <= t  # a stage, phase, alarm or due time changed
+        self._deadline = self.engine.tick(t)
+        if busy or crossed or len(self.engine.events) != self._events_seen:
+            self._drive_outputs(t)  # the tone and the light follow the alarms, which change only then
+            return True
+        return False
+
+    def _finish_step(self, t, busy):
         self._release_checker(t)
+        n = len(self.engine.events)
         # idle: nothing came in, nothing was logged, no dose checker loaded
-        self.heap.step_done(not busy and len(self.engine.events) == n0 and self._checker is None)
+        self.heap.step_done(not busy and n == self._events_seen and self._checker is None)
         self.heap.quiet_point(t)
-        self._events_seen = len(self.engine.events)
-        reason = self.health(self) if self.health is not None else None
-        if reason is None:
-            hal.wdt_feed()
-        self.loop_ms = _clock.ticks_diff(hal.ticks_ms(), t0)
+        self._events_seen = n  # events logged since the last step (by any way in) change what is shown
+        if (self.health(self) if self.health is not None else None) is None:
+            self.hal.wdt_feed()
+        self.loop_ms = _clock.ticks_diff(self.hal.ticks_ms(), self._t0)
+
+    def _wait_ms(self, t):
         # Wake as the timer clock's second turns, so the seconds shown are never a second late
         # (a fixed 1 s sleep keeps whatever phase the loop happens to have).
         clk = self.engine.clock
         wait = IDLE_WAKE_MS if clk is None else clk.ms_to_next_second() + WAKE_AFTER_MS
-        if deadline >= 0 and (deadline - t) * 1000 < wait:
-            wait = max(0, (deadline - t) * 1000)
+        d = self._deadline
+        if d >= 0 and (d - t) * 1000 < wait:
+            wait = max(0, (d - t) * 1000)
         return wait
 
     def _drive_outputs(self, t):
