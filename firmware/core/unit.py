@@ -485,7 +485,7 @@ class Unit:
         locals and stack take more than 11 words a frame from the heap on each call,
         and on a heap that has run a while the allocator's search for it costs up to
         ~0.4 ms on a Pico.  Every function an idle step calls outside heap.quiet
-        keeps its frame under that size (tests/test_board_frames.py holds them to it)."""
+        keeps its frame under that size (tests/test_unit_unixport.py counts the asks)."""
         hal = self.hal
         self._t0 = hal.ticks_ms()
         busy = self._poll_inputs(hal)
