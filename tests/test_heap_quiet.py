@@ -109,3 +109,36 @@ def test_the_health_check_runs_locked_and_again_unlocked_when_it_needs_the_heap(
     monkeypatch.setattr(health, "check", real)
     depths[:] = []
     assert u.health(u) is None and u.health.checks == 2
+
+
+def test_a_whole_home_page_redraw_runs_locked_and_again_unlocked_when_it_needs_the_heap(lock):
+    # A step where something changed (here: the onset, logged between steps) draws the home page
+    # whole with the heap locked; one that needs the heap part-way is drawn whole again unlocked.
+    hal = Hal()
+    u = _unit.Unit(hal)
+    hal.ms = 1000
+    u.step()
+    u.onset()
+    calls = lock.calls
+    hal.ms = 2000
+    u.step()
+    assert lock.calls == calls + 2  # the whole redraw and the health check
+    assert u.ui.screen.rows == _ui.Ui(u).render(u.now(), True).rows
+    real = u.ui._draw_home
+    failed = []
+
+    def draw_home_needing_heap(s, t):
+        if lock.depth:
+            s.clear(_ui.HOME)
+            s.set(0, "XX")  # part of the page drawn, then the heap is needed
+            failed.append(t)
+            raise MemoryError("memory allocation failed, heap is locked")
+        real(s, t)
+
+    u.ui._draw_home = draw_home_needing_heap
+    u.set_weight("70 kg")  # an event: the next step draws the page whole
+    hal.ms = 3000
+    u.step()
+    assert failed == [u.now()]
+    assert u.ui.screen.rows == _ui.Ui(u).render(u.now(), True).rows
+    assert u.ui.screen.rows[0] != "XX"

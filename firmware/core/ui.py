@@ -250,6 +250,10 @@ class Ui:
         """render(t, False): the idle step's redraw, of what moves with the clock alone."""
         self.render(t, False)
 
+    def redraw_whole(self, t):
+        """render(t, True): the page whole (a step where something came in or changed)."""
+        self.render(t, True)
+
     def _alarm_row(self, s, row, t):
         st = self.unit.state
         self._alarm_counting = False

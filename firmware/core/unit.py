@@ -123,7 +123,8 @@ class Unit:
         self.eeg = {"attached": False, "seizure": False, "bsr_percent": 0, "burden_percent": 0, "se": False,
                     "bs": False, "bsr_trend": []}  # type: dict
         self.ui = _ui.Ui(self)
-        self._redraw_moving = self.ui.redraw_moving  # bound once: the idle step passes it to heap.quiet
+        self._redraw_moving = self.ui.redraw_moving  # bound once: the loop passes them to heap.quiet
+        self._redraw_whole = self.ui.redraw_whole
 
     def _boot(self, stored, rules):
         """Replay the log and start.  A stored record that is not a valid event (its
@@ -494,10 +495,7 @@ class Unit:
         if synced:
             t = self._sync(t)
         changed = self._advance(t, busy or synced)
-        if changed or not _heap.quiet(self._redraw_moving, t):  # idle: frames off the heap
-            if not changed:
-                self.ui._rendered_t = -1  # the quiet redraw stopped part-way: draw the page whole
-            self.ui.render(t, True)
+        self._redraw(t, changed)
         self._finish_step(t, busy)
         return self._wait_ms(t)
 
@@ -510,6 +508,20 @@ class Unit:
         if self.link is not None:
             busy |= self.link.poll()
         return busy | self._poll_eeg()
+
+    def _redraw(self, t, changed):
+        """The screen for time t: what moves with the clock (idle), or the page whole.
+        Locked first (heap.quiet: frames off the heap); a redraw that needed the heap after all
+        stopped part-way, and the page is drawn whole again unlocked.  The home page only:
+        another page may load its code (ui_pages) as it draws."""
+        ui = self.ui
+        if not changed:
+            if _heap.quiet(self._redraw_moving, t):
+                return
+        elif ui.page == _ui.HOME and _heap.quiet(self._redraw_whole, t):
+            return
+        ui._rendered_t = -1
+        ui.render(t, True)
 
     def _sync(self, t):
         # the RTC is read once a minute: ticks drift, and after a reboot the
