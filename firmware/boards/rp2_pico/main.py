@@ -100,10 +100,20 @@ WARM = ("units", "libcheck", "dosecheck", "unit_doses", "link_requests", "detect
 
 def start(hal):
     """The bedside unit with its link, or an exception saying why not."""
+    from core import heap as _heap
+
+    if hal.eeg_fs():
+        # The EEG detector's code first, on a clean heap: the native module's code is one block
+        # of ~17 KB, which, loaded later (at the first samples), lands in the middle of the
+        # free heap and splits it.  At the bottom it is packed with the rest of the code.
+        try:
+            _heap.load("detect")
+        except (ImportError, MemoryError):
+            pass  # no detector in this build, or no room: the loop says why (Unit._feed_eeg)
+        gc.collect()
     for name in BEDSIDE:
         __import__("core." + name)
         gc.collect()
-    from core import heap as _heap
 
     for name in WARM:
         try:
