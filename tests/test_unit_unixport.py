@@ -338,7 +338,7 @@ def test_unit_reports_idle_steps_allocate_nothing(idle_runs, case):
 @pytest.mark.parametrize("case", IDLE_CASES)
 def test_idle_steps_take_no_frame_from_the_heap(idle_runs, case):
     """The same unlocked loop, counted with micropython.mem_total() around each Unit.step(): every
-    byte allocated, also a call's frame that is freed on return.  MicroPython takes the frame of a
+    byte asked of the allocator, also for a call's frame that is freed on return.  MicroPython takes the frame of a
     function whose locals and stack exceed 11 words from the heap on every call; on a Pico that has
     run a while each one costs a search of the heap (measured ~0.4 ms a call, heap-locked 0.03 ms),
     which put the idle step over its 5 ms budget.  The step and what it calls outside heap.quiet
@@ -347,5 +347,5 @@ def test_idle_steps_take_no_frame_from_the_heap(idle_runs, case):
     r = idle_runs[0][case]
     assert r["idle_steps_counted"] >= 98
     assert r["idle_step_total"] == 0, (
-        "%s: idle steps allocated %d B in total (frames included): a function the idle step calls "
+        "%s: idle steps asked the heap for %d B in total (frames included): a function the idle step calls "
         "outside heap.quiet has a frame over 11 words (see Unit.step)" % (case, r["idle_step_total"]))

@@ -376,7 +376,8 @@ def idle_figure(case):
         hal.sleep_ms(w)
         i += 1
     _heap._heap_lock, _heap._heap_unlock = micropython.heap_lock, micropython.heap_unlock
-    return {"idle_alloc": u.heap.idle_alloc, "idle_step_total": step_total, "idle_steps_counted": counted, "idle_events": len(u.engine.events) - events,
+    return {"idle_alloc": u.heap.idle_alloc, "idle_step_total": step_total, "idle_steps_counted": counted,
+            "idle_events": len(u.engine.events) - events,
             "idle_deadline_unchanged": u.engine.next_deadline == deadline,
             "idle_health_failures": u.health.failures}
 
