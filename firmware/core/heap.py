@@ -97,9 +97,6 @@ class Watch:
             self.idle_alloc = _mem_alloc() - self._idle_a0  # a collection in between shows as non-zero too
             self._idle_n = -1
 
-    def free(self):
-        return free_now()
-
     def figures(self, now_ms=None):
         """(heap_free, heap_largest, heap_min_free) after a collection.  Finding
         the largest free block takes trial allocations and collections: this

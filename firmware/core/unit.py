@@ -335,9 +335,7 @@ class Unit:
             self.store.clear()
         self.weight_g = None
         self.age_months = None
-        self.engine = _engine.boot(self.hal.ticks_ms, self.hal.rtc_s, [], self.engine.rules, self._assess,
-                                   self._sink, self._store)
-        self.engine.heap_free = self._free_for_log
+        self.engine = self._boot([], self.engine.rules)
         self.engine.append(_events.maint(self.engine.now(), "clear_log", "new log: %d records cleared" % n))
         if self.library_refused:  # the new log says it too, and the alarm stays
             self.refuse_installed(self.library_refused)
