@@ -141,7 +141,7 @@ def test_a_reply_the_heap_cannot_build_is_dropped_and_the_retry_is_answered_not_
     e.board.uart.host_write(request)  # the host's retry
     u.step()
     out = e.board.uart.host_read().decode()
-    seq = u.events.index(notes[0])
+    seq = list(u.events).index(notes[0])
     assert "9 OK seq=%d retry=1" % seq in out, out
     assert [ev for ev in u.events if ev["type"] == "note"] == notes  # logged once
     assert u.link.stats["tx_dropped"] >= 1

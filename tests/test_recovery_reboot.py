@@ -148,7 +148,7 @@ def test_power_cut_mid_write_in_the_running_unit(tmp_path):
         emu = make_emu(d)
         budget = rng.randint(0, 4000)
         cut_flash = CuttingFlash(FlashDir(str(d)), budget, tear=rng.choice(["prefix", "ff", "garbage"]))
-        emu.unit.store = EventLog(FsHal(cut_flash))
+        emu.unit.store.hal = FsHal(cut_flash)  # the unit's own log (its window reads it) on a flash that fails
         emu.unit.store.load()
         done = 0
         try:
@@ -159,6 +159,9 @@ def test_power_cut_mid_write_in_the_running_unit(tmp_path):
             emu.run_until(END_MIN * MIN)
         except PowerCut:
             n_cuts += 1
+        # what the unit held: its newest entries in RAM, the older ones (logwindow.py) read from
+        # the flash as the cut left it
+        emu.unit.store.hal = FsHal(FlashDir(str(d)))
         ram = list(emu.unit.events)
         unit = reboot(emu, "power_on", off_ms=1000)
         flash_log = EventLog(FsHal(FlashDir(str(d)))).load()

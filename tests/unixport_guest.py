@@ -5,6 +5,7 @@
 #
 #   unixport_guest.py timeline PLANS.json  one JSON line per scenario
 #   unixport_guest.py idle                 heap_lock() around idle steps
+#   unixport_guest.py longlog DIR N        N entries logged on a flash log in DIR, then a reboot
 #
 # timeline: every minute of virtual time is sampled (episode.row_into plus
 # tone and LED, run-length encoded as episode.timeline does); every expect-*
@@ -418,6 +419,85 @@ def sensitivity():
     print(json.dumps({"locked_steps": n, "error": err}))
 
 
+# ------------------------------------------------------------ a long log on flash
+
+class FileHal(ScriptHal):
+    """The scripted HAL with its storage in a directory (the unit's flash)."""
+
+    def __init__(self, root):
+        ScriptHal.__init__(self)
+        self.root = root
+
+    def fs_open(self, name, mode):
+        return open(self.root + "/" + name, mode)
+
+    def fs_rename(self, old, new):
+        import os
+
+        os.rename(self.root + "/" + old, self.root + "/" + new)
+
+    def fs_remove(self, name):
+        import os
+
+        os.remove(self.root + "/" + name)
+
+    def fs_size(self, name):
+        import os
+
+        try:
+            return os.stat(self.root + "/" + name)[6]
+        except OSError:
+            return -1
+
+
+def longlog(root, n):
+    """n entries (notes and EEG changes, a dose check every 250) on a flash log, the heap's use
+    after the first 100 and at the end (after a collection), then a reboot on the same log."""
+    from core import eventlog as _eventlog
+
+    mem = Mem()
+    hal = FileHal(root)
+    u = _unit.Unit(hal, {"se_type": "convulsive"}, store=_eventlog.EventLog(hal))
+    u.link = _protocol.Link(u, hal, key=KEY, rand=rand, repl=None)
+    u.set_weight(70000)
+    u.onset()
+    hal.ms += 60000
+    u.step()
+    dose = u.give("lorazepam", "iv", dose="4 mg")["verdict"]
+    verdicts = []
+    used_100 = 0
+    k = 0
+    while k < n:
+        hal.ms += 1000
+        if k % 5 == 4:
+            u.eeg_state("seizure" if k % 10 == 4 else "no_seizure")
+        else:
+            u.note("note %d" % k)
+        if k % 250 == 0:
+            verdicts.append(u.check("levetiracetam", "iv", dose="4200 mg")["verdict"])
+        if k % 20 == 0:
+            u.step()
+        if k == 100:
+            mem.collect()
+            used_100 = gc.mem_alloc() if MP else 0
+        k += 1
+    u.step()
+    mem.collect()
+    used_end = gc.mem_alloc() if MP else 0
+    count = len(u.events)
+    last = u.events[-1]
+    first_note = [ev for ev in u.events if ev.get("text") == "note 0"]
+    u = None
+    mem.collect()
+    again = _unit.Unit(hal, {"se_type": "convulsive"}, store=_eventlog.EventLog(hal))
+    repeat = again.check("lorazepam", "iv", dose="4 mg")
+    print(json.dumps({"dose": dose, "verdicts": verdicts, "count": count, "last": last,
+                      "first_note": first_note, "used_100": used_100, "used_end": used_end,
+                      "min_free": mem.min_free, "replayed": len(again.events),
+                      "replayed_last": again.events[count - 1], "weight_g": again.weight_g,
+                      "stage": again.state.stage, "repeat_messages": repeat["messages"]}))
+
+
 def main():
     if MP:
         gc.enable()
@@ -429,6 +509,8 @@ def main():
         for case in IDLE_CASES:
             idle(case)
         sensitivity()
+    elif cmd == "longlog":
+        longlog(sys.argv[2], int(sys.argv[3]))
     else:
         raise ValueError("unknown command " + cmd)
 

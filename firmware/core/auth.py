@@ -201,16 +201,21 @@ class Auth:
         self._counter = 0
 
     def restore(self, events):
-        """Rebuild the failure count from the log (power-up)."""
-        for ev in events:
+        """Rebuild the failure count from the log (power-up): the failed logins since the
+        last good one, read newest first (the log's older entries are on flash)."""
+        i = len(events) - 1
+        while i >= 0:
+            ev = events[i]
+            i -= 1
             if ev.get("type") != "maint":
                 continue
             a = ev.get("action")
             if a == LOGIN_OK:
-                self.failures = 0
-            elif a == LOGIN_FAIL:
+                break
+            if a == LOGIN_FAIL:
+                if not self.failures:
+                    self.last_fail_t = ev["t"]
                 self.failures += 1
-                self.last_fail_t = ev["t"]
 
     def locked_for(self):
         """Seconds of lock-out left (0: not locked)."""

@@ -13,7 +13,8 @@
     eng.next_deadline       # same value, as an attribute
     eng.snapshot(now)       # readable state for screens (allocates)
     eng.state               # the folded episode.State (read-only for callers)
-    eng.events              # the log (list of event dicts; do not mutate)
+    eng.events              # the log (event dicts by index; do not mutate): a list, or on
+                            # a unit with a flash log a window on it (logwindow.py)
 
 Guarantees
 - The log is the truth: `episode.fold(eng.events)` equals `eng.state`.
@@ -42,8 +43,9 @@ Guarantees
   write succeeds.  While the store is full the engine does not try to write
   its alarm records (the alarms themselves are derived, and sound), and a
   boot whose power_up record does not fit still comes up.
-- Memory (a board keeps every event in RAM as well): the room for one more event in `events`
-  is made before the write, so a heap that cannot give it refuses the event (MemoryError) with
+- Memory (a unit on a flash log keeps a window on it in RAM, logwindow.py; what the fold needs
+  for the whole episode is in the state): the room for one more event in `events` is made
+  before the write, so a heap that cannot give it refuses the event (MemoryError) with
   nothing written.  Routine records (ROUTINE) are refused while fewer than ROUTINE_FLOOR bytes
   are free (`heap_free`, a hook the unit sets).  An event written but not applied for lack of
   memory sets `replay_needed`: the health check stops feeding the watchdog, and the replay at
@@ -66,16 +68,15 @@ from . import clock as _clock
 from . import heap as _heap
 
 # Records the unit can do without when its heap runs short, and the free heap (bytes, after a
-# collection) they must leave: on a board every event stays in RAM for the whole episode, and
-# the dose checker loads in about 32 KB (emulated Pico), so a long episode's notes and EEG
-# changes stop before they take the room a dose check needs.  Doses, stage records and the
-# alarm records go on to the last byte.
+# collection) they must leave: the dose checker loads in about 32 KB (emulated Pico), so notes
+# and EEG changes stop before they take the room a dose check needs.  Doses, stage records and
+# the alarm records go on to the last byte.
 ROUTINE = ("note", "flag", "eeg")
 ROUTINE_FLOOR = 49152  # 48 KB: the checker's ~32 KB, and a margin for a heap cut into gaps
 
 
 class Engine:
-    def __init__(self, rules=None, assess=None, sink=None, clock=None, store=None):
+    def __init__(self, rules=None, assess=None, sink=None, clock=None, store=None, events=None):
         self.assess = assess
         self.sink = sink
         self.store = store
@@ -83,7 +84,7 @@ class Engine:
         self.replay_needed = False  # an event on flash that RAM could not apply (no memory): reset and replay
         self.heap_free = _heap.free_now  # bytes free (-1: no heap to watch, CPython)
         self.clock = clock
-        self.events = []
+        self.events = [] if events is None else events  # or a window on the flash log (logwindow.py)
         self.state = _episode.State(rules)
         self.rules = self.state.rules
         self.next_deadline = -1
@@ -94,10 +95,30 @@ class Engine:
         """Replay a stored log.  A record that cannot be applied is quarantined
         (see the module notes) and replay goes on.  The stored alarm records
         are replayed as they are; records that are missing (power lost before
-        they were written) are written now, through `sink`."""
-        evs = list(evs)
-        _episode.prepare(self.state, self.events + evs)
-        for ev in evs:
+        they were written) are written now, through `sink`.  `evs` may be a
+        window the log's replay filled (logwindow.py) when `events` is an empty
+        one on the same log: the entries are then read back one group at a time."""
+        if not hasattr(self.events, "reserve"):  # a list (not a window on the flash log)
+            evs = list(evs)
+            _episode.prepare(self.state, self.events + evs)
+            self._replay(evs, None)
+        elif len(evs):
+            if evs.voids:  # (the index saw every mark: a log without one needs no scan for them)
+                _episode.prepare(self.state, evs)
+            self._replay(evs, evs.log)
+        if self.events:
+            self._sync_alarms(self.state.t)
+        self.next_deadline = self.state.next_deadline
+
+    def _replay(self, evs, log):
+        i = 0
+        n = len(evs)
+        while i < n:
+            if log is None:
+                ev = evs[i]
+            else:
+                ev, log.last_pos = evs.at(i)  # the window's entry i is this record
+            i += 1
             t0 = self.state.t
             try:
                 if type(ev) is dict and ev.get("type") == "invalid" and "t" not in ev:
@@ -107,9 +128,6 @@ class Engine:
                 raise
             except Exception as e:
                 self._quarantine(ev, e, t0)
-        if self.events:
-            self._sync_alarms(self.state.t)
-        self.next_deadline = self.state.next_deadline
 
     def append(self, ev):
         """Validate, apply and store one event; returns the stored copy (the
@@ -159,8 +177,11 @@ class Engine:
         # one allocation of a commit big enough to fail on a heap a long episode has cut up.
         # It fails here, with nothing written (MemoryError to the caller), not after the write.
         evs = self.events
-        evs.append(ev)
-        evs.pop()
+        if hasattr(evs, "reserve"):
+            evs.reserve()  # a window on the flash log (logwindow.py)
+        else:
+            evs.append(ev)
+            evs.pop()
         if stored:
             _episode.check(st, ev)  # refused: nothing written
             self._write(ev)  # not written: nothing applied
@@ -298,7 +319,7 @@ class Engine:
         return _episode.snapshot(self.state, now)
 
 
-def boot(ticks_ms, rtc_s, stored=(), rules=None, assess=None, sink=None, store=None):
+def boot(ticks_ms, rtc_s, stored=(), rules=None, assess=None, sink=None, store=None, events=None):
     """Power-up: replay the stored log, start the clock, log `power_up`.
 
     `ticks_ms` / `rtc_s` are the HAL's (rtc_s returns Unix seconds or None).
@@ -309,7 +330,7 @@ def boot(ticks_ms, rtc_s, stored=(), rules=None, assess=None, sink=None, store=N
     log (no gap; the wall labels are corrected instead).  A full store does
     not stop it: the unit comes up without the power_up record (an unset
     clock then shows from the clock itself, not from the log)."""
-    eng = Engine(rules, assess, sink, None, store)
+    eng = Engine(rules, assess, sink, None, store, events)
     eng.load(stored)
     st = eng.state
     if eng.events:

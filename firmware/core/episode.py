@@ -122,6 +122,7 @@ class State:
         self.bzd_underdosed = False
         # Treatment
         self.weight_g = 0
+        self.age_months = None  # given with the newest weight that gives it (dose bands by age)
         self.doses = []
         self.dose_from = 0  # doses of the current cluster: doses[dose_from:]
         self.dose_permille = []  # current verdicts, re-assessed on weight change
@@ -414,6 +415,8 @@ def _effect(st, ev, assess):
         except Exception:
             st.weight_g = old
             raise
+        if "age_months" in ev:
+            st.age_months = ev["age_months"]
         _totals(st)
     elif kind == "infusion":
         action = ev["action"]

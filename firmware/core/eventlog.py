@@ -118,6 +118,16 @@ class StorageFull(OSError):
         self.message = message
 
 
+def _cleared(payload):
+    # a "log cleared" meta record's payload
+    obj = decode_payload(payload)
+    return obj is not None and isinstance(obj.get("cleared"), int)
+
+
+def _drop(payload, pos):
+    pass
+
+
 def _is_full(e):
     return isinstance(e, OSError) and len(e.args) > 0 and e.args[0] == ENOSPC
 
@@ -149,6 +159,8 @@ class EventLog:
         self.seq_gaps = 0  # records whose seq does not follow the one before (kept)
         self.tail_left = 0  # bytes of a torn tail a full flash left uncut
         self._last_scan = (0, 0, [])  # type: tuple
+        self.first_pos = -1  # file offset of the first valid record (-1: none yet)
+        self.last_pos = -1  # file offset of the record last written
 
     # -------------------------------------------------------------- reading
     def _read_record(self, f, pos, size):
@@ -189,16 +201,18 @@ class EventLog:
             p += len(chunk)
         return -1
 
-    def _scan(self, visit):
-        """Walk the file; visit(kind, seq, payload) per valid record.
+    def _scan(self, visit, pos=0):
+        """Walk the file from offset pos (a record's start); visit(kind, seq, payload, pos) per
+        valid record, which stops the walk by returning True.
 
-        Returns (good_end, size, skipped) where good_end is the end of the
-        last valid record (everything after it is a torn tail)."""
+        Returns (end, size, skipped) where end is the end of the last valid record visited
+        (after a whole walk, everything after it is a torn tail)."""
         size = self.hal.fs_size(self.name)
         if size <= 0:
             return 0, 0, []
         skipped = []
-        pos = 0
+        n = 0
+        feed = getattr(self.hal, "wdt_feed", None)
         f = self.hal.fs_open(self.name, "rb")
         try:
             while pos < size:
@@ -211,17 +225,40 @@ class EventLog:
                     pos = q
                     continue
                 kind, seq, payload, end = rec
-                visit(kind, seq, payload)
+                n += 1
+                if n % REPLAY_COLLECT_EVERY == 0 and feed is not None:
+                    feed()  # a long log's replay makes progress, record by record: not a hang
+                stop = visit(kind, seq, payload, pos)
                 pos = end
+                if stop:
+                    break
         finally:
             f.close()
         return pos, size, skipped
 
-    def _walk(self, out, state, from_seq):
-        """Scan the file into out: events (dicts) or invalid-record markers,
-        as (seq, obj) pairs when from_seq > 0 (export).  state: see load()."""
+    def _object(self, kind, seq, payload, pos):
+        """What replay makes of a valid record: the event, an invalid-record marker, or None
+        for a record that stands for no entry (the "log cleared" marker first in the file, a
+        meta record this firmware does not know)."""
+        obj = decode_payload(payload)
+        if kind == KIND_META:
+            if obj is None or not isinstance(obj.get("cleared"), int):
+                return None  # (what _cleared tells)
+            if pos == self.first_pos:
+                return None  # clear() leaves its marker first in a fresh file
+            return {"type": "invalid", "reason": "log-cleared marker seq %d in the middle of the log" % seq,
+                    "record": obj}
+        if obj is None:
+            return {"type": "invalid", "reason": "record seq %d is not a JSON object" % seq, "record": None}
+        return obj
 
-        def visit(kind, seq, payload):
+    def _walk(self, out, state, from_seq):
+        """Scan the file into out: events (dicts) or invalid-record markers, as (seq, obj)
+        pairs when from_seq > 0 (export); out may be a callable(obj, pos) instead of a list
+        (replay into the engine's window on the log).  state: see load()."""
+        self.first_pos = -1
+
+        def visit(kind, seq, payload, pos):
             if state[2] and seq != state[3] + 1:
                 state[4] += 1  # a gap or a number out of order: kept, counted
             state[2] += 1
@@ -230,26 +267,33 @@ class EventLog:
             state[3] = seq
             if seq > state[0]:
                 state[0] = seq
-            obj = decode_payload(payload)
-            if kind == KIND_META:
-                if obj is None or not isinstance(obj.get("cleared"), int):
-                    return  # a meta record this firmware does not know: nothing to replay
-                if state[2] == 1:
-                    state[1] = seq  # clear() leaves its marker first in a fresh file
-                    return
-                obj = {"type": "invalid", "reason": "log-cleared marker seq %d in the middle of the log" % seq,
-                       "record": obj}
-            elif obj is None:
-                obj = {"type": "invalid", "reason": "record seq %d is not a JSON object" % seq, "record": None}
-            if from_seq <= 0:
+            if self.first_pos < 0:
+                self.first_pos = pos
+            if kind == KIND_EVENT and from_seq <= 0 and type(out) is not list:
+                state[5] += 1
+                out(payload, pos)  # a window's index (logwindow.py): one entry, read back when needed
+                return
+            obj = self._object(kind, seq, payload, pos)
+            if obj is None:
+                if kind == KIND_META and state[2] == 1 and _cleared(payload):
+                    state[1] = seq  # the "log cleared" marker (a meta record nobody knows: nothing)
+                return
+            state[5] += 1
+            if from_seq > 0:
+                if seq >= from_seq:
+                    out.append((seq, obj))
+            elif type(out) is list:
                 out.append(obj)
-            elif seq >= from_seq:
-                out.append((seq, obj))
+            else:
+                out(b"", pos)  # a marker made of a meta record: an entry that is no event
 
         self._last_scan = self._scan(visit)
 
-    def load(self):
-        """Replay the log: the list of stored events, oldest first.
+    def load(self, sink=None):
+        """Replay the log: the list of stored events, oldest first; or, given
+        sink(payload, pos), each entry's record offset and event payload (JSON
+        bytes, not decoded; b"" for an entry made of a meta record), keeping none:
+        the index of the engine's window on the log (logwindow.py).
 
         Cuts a torn tail (reported in .cut_bytes), skips damaged regions
         (reported in .skipped).  Never raises for bad content; raises OSError
@@ -257,9 +301,9 @@ class EventLog:
         if self.hal.fs_size(self.tmp_name) >= 0:
             self.hal.fs_remove(self.tmp_name)  # left by an interrupted recovery or clear()
         events = []  # type: list
-        # highest seq, cleared_at, records seen, last seq (file order), gaps
-        state = [0, 0, 0, 0, 0]
-        self._walk(events, state, 0)
+        # highest seq, cleared_at, records seen, last seq (file order), gaps, entries
+        state = [0, 0, 0, 0, 0, 0]
+        self._walk(events if sink is None else sink, state, 0)
         good_end, size, skipped = self._last_scan
         cut = size - good_end
         self.tail_left = 0
@@ -281,10 +325,26 @@ class EventLog:
         self.next_seq = top + 1 if top < SEQ_MAX else (state[3] + 1 if state[3] < SEQ_MAX else 1)
         self.cleared_at = state[1]
         self.seq_gaps = state[4]
-        self.count = len(events)
+        self.count = state[5]
         self.size = good_end
         self._loaded = True
         return events
+
+    def read(self, pos, n):
+        """The next n entries of the log from the record at file offset pos, as
+        replay makes them: (objects, offsets).  pos must be an offset replay gave."""
+        objs = []  # type: list
+        offs = []  # type: list
+
+        def visit(kind, seq, payload, at):
+            obj = self._object(kind, seq, payload, at)
+            if obj is not None:
+                objs.append(obj)
+                offs.append(at)
+            return len(objs) >= n
+
+        self._scan(visit, pos)
+        return objs, offs
 
     def _cut(self, keep):
         """Replace the log by its first `keep` bytes (copy, then atomic rename)."""
@@ -310,7 +370,7 @@ class EventLog:
         """(seq, event) for every stored event with seq >= from_seq (export).
         Reads the file; the order and content are those load() replays."""
         out = []  # type: list
-        self._walk(out, [0, 0, 0, 0, 0], from_seq if from_seq > 0 else 1)
+        self._walk(out, [0, 0, 0, 0, 0, 0], from_seq if from_seq > 0 else 1)
         return out
 
     # -------------------------------------------------------------- writing
@@ -334,7 +394,7 @@ class EventLog:
 
     def _append(self, evs):
         if not self._loaded or self.tail_left:
-            self.load()
+            self.load(_drop)  # recovery: cut a torn tail; the entries are the engine's already
             if self.tail_left:
                 raise StorageFull("storage full: a torn record cannot be cut, nothing was logged")
         seq = self.next_seq
@@ -349,7 +409,11 @@ class EventLog:
         if not parts:
             return seqs
         data = parts[0] if len(parts) == 1 else b"".join(parts)
+        start = self.size  # where this write's records begin
         self._write(data)
+        self.last_pos = start + len(data) - len(parts[-1])
+        if self.first_pos < 0:
+            self.first_pos = start
         self.next_seq = seq
         self.count += len(parts)
         self.appends += len(parts)
@@ -383,6 +447,8 @@ class EventLog:
         finally:
             f.close()
         self.hal.fs_rename(self.tmp_name, self.name)
+        self.first_pos = 0
+        self.last_pos = -1
         self.next_seq = seq + 1 if seq < SEQ_MAX else 1
         self.cleared_at = seq
         self.seq_gaps = 0

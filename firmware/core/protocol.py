@@ -42,6 +42,7 @@ MAX_LINES_PER_POLL = 8
 MAX_BYTES_PER_POLL = 4096  # and at most this many bytes: a flood without newlines is bounded too
 IDEM_SLOTS = 32  # idempotency: the last request ids (with a digest of the request) remembered ...
 REPLY_SLOTS = 8  # ... the replies of the newest of them (a reply can be 1 KB: heap)
+IDEM_REACH = 512  # entries read back at boot for them: a retry comes seconds after its request
 DIGEST = 16  # bytes of the request's SHA-256 kept (128 bits)
 PARTIAL_TIMEOUT_MS = 2000  # a line with no newline after this long is dropped
 ERR_BUDGET = 8  # error replies to unparseable frames: burst size ...
@@ -108,6 +109,23 @@ class LinkError(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
+
+
+_SEQ_REACH = 32  # entries back a just-logged event is looked for (logwindow.KEEP are in RAM)
+
+
+def _request_of(req, first, found):
+    # a logged request's "req" (id:hex digest) and its first entry, into found; one that does
+    # not parse is not remembered
+    if req is None:
+        return
+    i = req.find(":")
+    try:
+        dig = binascii.unhexlify(req[i + 1:])
+    except ValueError:
+        dig = b""
+    if i > 0 and len(dig) == DIGEST:
+        found.append((req[:i], dig, first))
 
 
 def _args_error(msg):
@@ -404,9 +422,12 @@ class Link:
             self.stats["tx_dropped"] += 1
 
     def _seq(self, ev):
+        # the entry a request has just logged: among the newest (those a window on the flash
+        # log keeps in RAM: logwindow.py), never looked for in the whole log
         evs = self.unit.events
         i = len(evs) - 1
-        while i >= 0:
+        stop = i - _SEQ_REACH
+        while i >= 0 and i > stop:
             if evs[i] is ev:
                 return i
             i -= 1
@@ -599,21 +620,30 @@ class Link:
 
     def _restore_ids(self):
         """After a reboot: the requests the log says were done (their events carry
-        "req"), so a retry that arrives now is answered, not executed again."""
-        last = None
-        seq = 0
-        for ev in self.unit.events:
-            req = ev.get("req")
-            if req is not None and req != last:
-                last = req
-                i = req.find(":")
-                try:
-                    dig = binascii.unhexlify(req[i + 1:])
-                except ValueError:
-                    dig = b""
-                if i > 0 and len(dig) == DIGEST:
-                    self._remember(req[:i], dig, seq, None)
-            seq += 1
+        "req"), so a retry that arrives now is answered, not executed again.  The log
+        is read newest first, as far back as the table holds or IDEM_REACH entries (its
+        older entries are on flash: logwindow.py)."""
+        evs = self.unit.events
+        found = []  # type: list  # (id, digest, first seq), newest request first
+        cur = None
+        first = -1
+        i = len(evs) - 1
+        stop = i - IDEM_REACH
+        while i >= 0 and i > stop and len(found) < IDEM_SLOTS:
+            req = evs[i].get("req")
+            if req is not None:
+                if req != cur:
+                    _request_of(cur, first, found)
+                    cur = req
+                first = i  # a request's events follow one another: its first is the lowest
+            i -= 1
+        if len(found) < IDEM_SLOTS:
+            _request_of(cur, first, found)
+        i = len(found) - 1
+        while i >= 0:
+            rid, dig, seq = found[i]
+            self._remember(rid, dig, seq, None)
+            i -= 1
 
     def _reply(self, rid, data, code=None, message=None, cache_sig=None):
         if code is None and len(rid) + 4 + len(data or "") > _LIMIT:

@@ -20,30 +20,37 @@ _UNIT_RECORDS = ("alarm", "power_up", "maint", "clock", "void")
 # doses only or alarms only.  A run of EEG state changes is one entry.
 LOG_FILTERS = ("all", "doses", "alarms")
 _FILTER_TYPES = (None, ("dose", "infusion"), ("alarm",))
+# The page reaches this many entries back: older ones are on flash (logwindow.py) and the
+# whole log is read over the link (LOG, statim export); the doses' totals come from the fold.
+LOG_REACH = 160
 
 
 def log_items(ui):
-    """[(seq, t, text, type)] newest first, filtered; consecutive EEG events are one run
-    (the seq and time of its last change, how many changes, the state it ended in)."""
+    """[(seq, t, text, type)] newest first, filtered, from the newest LOG_REACH entries;
+    consecutive EEG events are one run (the seq and time of its last change, how many
+    changes, the state it ended in)."""
     evs = ui.unit.events
     kinds = _FILTER_TYPES[ui.log_filter]
     out = []  # type: list
     run = 0
-    for seq in range(len(evs)):
+    state = ""
+    seq = len(evs) - 1
+    stop = seq - LOG_REACH
+    while seq >= 0 and seq > stop:
         ev = evs[seq]
         k = ev["type"]
-        if kinds is not None and k not in kinds:
-            continue
-        if k == "eeg":
-            run = run + 1 if out and out[-1][3] == "eeg" else 1
-            text = "EEG %s" % ev["state"].replace("_", " ")
-            if run > 1:
-                text = "EEG %d changes, now %s" % (run, ev["state"].replace("_", " "))
-                out.pop()
-            out.append((seq, ev["t"], text, k))
-            continue
-        out.append((seq, ev["t"], event_text(ui, ev), k))
-    out.reverse()
+        if kinds is None or k in kinds:
+            if k != "eeg":
+                run = 0
+                out.append((seq, ev["t"], event_text(ui, ev), k))
+            elif run:  # an earlier change of the run below: the newest change's entry counts it
+                run += 1
+                out[-1] = (out[-1][0], out[-1][1], "EEG %d changes, now %s" % (run, state), k)
+            else:
+                run = 1
+                state = ev["state"].replace("_", " ")
+                out.append((seq, ev["t"], "EEG %s" % state, k))
+        seq -= 1
     return out
 
 

@@ -25,6 +25,7 @@ from . import events as _events
 from . import hal as _hal
 from . import health as _health
 from . import heap as _heap
+from . import logwindow as _logwindow
 from . import phases as _phases
 from . import ui as _ui
 
@@ -89,12 +90,12 @@ class Unit:
         self.library = library if library is not None else _druglib.get()
         self.library_refused = None  # why the installed library was refused at boot (see refuse_installed)
         self.listeners = []  # callables(event): protocol event lines, emulator log
+        self._starting = False  # a new log is being started (clear_log): its events wait
         self.link = None  # protocol.Link, when the serial link is attached
         self.req = None  # set by the link while a request runs: written into the events it logs
         self.health = _health.Monitor()  # callable(unit) -> None or reason; gates the watchdog
         self.weight_g = None
-        stored = store.load() if store is not None else []
-        self.engine = self._boot(stored, rules)
+        self.engine = self._boot(self._replay(store), rules)
         if lost is not None:  # never silently: flagged, alarmed and in the log
             try:
                 self.engine.append(_events.maint(self.engine.now(), "settings_damaged", lost))
@@ -107,12 +108,7 @@ class Unit:
         # time is a big integer there): it is read at boot and when it is set.
         self._rtc_drifts = getattr(hal, "RTC_DRIFTS", True)
         self.weight_g = self.engine.state.weight_g or None  # the last weight not entered in error
-        self.age_months = None  # entered with a weight (dose checks by age, under-2 warning)
-        voided = self.engine.state.voided
-        evs = self.engine.events
-        for i in range(len(evs)):
-            if evs[i]["type"] == "weight" and i not in voided:
-                self.age_months = evs[i].get("age_months", self.age_months)
+        self.age_months = self.engine.state.age_months  # entered with a weight (dose checks by age, under-2 warning)
         self.detector = None  # type: Any
         self._eeg_buf = None  # type: Any
         self._eeg_events = []  # type: list
@@ -126,12 +122,25 @@ class Unit:
         self._redraw_moving = self.ui.redraw_moving  # bound once: the loop passes them to heap.quiet
         self._redraw_whole = self.ui.redraw_whole
 
+    def _replay(self, store):
+        """The stored log: a window on it (logwindow.py) when the store is the flash event log,
+        which reads its older entries back from flash, else the list the store loads."""
+        if store is None:
+            return []
+        if not hasattr(store, "read"):
+            return store.load()
+        w = _logwindow.Window(store, 0)  # the replay's index: every entry is read back from flash
+        store.load(w.replayed)
+        return w
+
     def _boot(self, stored, rules):
         """Replay the log and start.  A stored record that is not a valid event (its
         CRC was fine, so it was written that way) never stops the unit or hides what
-        follows it: the engine quarantines it (shown as invalid, flagged, kept on flash)."""
+        follows it: the engine quarantines it (shown as invalid, flagged, kept on flash).
+        A unit on the flash event log keeps only a window of it in RAM (logwindow.py)."""
         hal = self.hal
-        eng = _engine.boot(hal.ticks_ms, hal.rtc_s, stored, rules, self._assess, self._sink, self._store)
+        win = _logwindow.Window(self.store) if hasattr(self.store, "read") else None
+        eng = _engine.boot(hal.ticks_ms, hal.rtc_s, stored, rules, self._assess, self._sink, self._store, win)
         _heap.forget("record")  # loaded only if a record was quarantined
         eng.heap_free = self._free_for_log
         return eng
@@ -180,6 +189,8 @@ class Unit:
             self.store.append(ev)
 
     def _sink(self, ev):
+        if self._starting:
+            return
         for fn in self.listeners:
             fn(ev)
 
@@ -335,7 +346,15 @@ class Unit:
             self.store.clear()
         self.weight_g = None
         self.age_months = None
-        self.engine = self._boot([], self.engine.rules)
+        # The new log's first entry (power_up) goes to the listeners once the new log is the
+        # unit's: they read its seq from unit.events, and the old log is no longer on flash.
+        self._starting = True
+        try:
+            self.engine = self._boot([], self.engine.rules)
+        finally:
+            self._starting = False
+        for ev in self.engine.events:
+            self._sink(ev)
         self.engine.append(_events.maint(self.engine.now(), "clear_log", "new log: %d records cleared" % n))
         if self.library_refused:  # the new log says it too, and the alarm stays
             self.refuse_installed(self.library_refused)

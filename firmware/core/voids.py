@@ -20,10 +20,11 @@ VOIDABLE = ("onset", "stop", "recur", "recovered", "dose", "infusion", "wean", "
             "end")
 
 
-def problem(evs, i, marked):
-    """Why the void at evs[i] does not fit the log (marked: the entries marked
-    before it), or None."""
-    ev = evs[i]
+def problem(evs, i, marked, ev=None):
+    """Why the void at evs[i] (or `ev`, the mark about to be entry i) does not
+    fit the log (marked: the entries marked before it), or None."""
+    if ev is None:
+        ev = evs[i]
     r = ev["ref"]
     if r >= i:
         return "no earlier entry with seq %d (the log has %d entries before this mark)" % (r, i)
@@ -70,7 +71,7 @@ def refold(eng, ev):
     marked one (ValueError naming it: mark that one first)."""
     n = len(eng.events)
     old = eng.state
-    why = problem(eng.events + [ev], n, old.voided)
+    why = problem(eng.events, n, old.voided, ev)
     if why is not None:
         raise ValueError("void event at t=%d: %s" % (ev["t"], why))
     st = _episode.State(eng.rules)

@@ -88,7 +88,7 @@ def load_library(hal, key):
 # tables) are freed before the next module's code is placed, so the code
 # packs into the bottom of the heap and the top stays one free block.
 BEDSIDE = ("hal", "clock", "canon", "rules", "events", "staging", "phases", "alarms", "episode", "engine",
-           "eventlog", "health", "heap", "screen", "druglib", "ui", "frames", "protocol", "unit")
+           "eventlog", "logwindow", "health", "heap", "screen", "druglib", "ui", "frames", "protocol", "unit")
 
 
 # What every episode loads for a while (a weight, a dose, a request over the link, the EEG
