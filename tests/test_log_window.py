@@ -157,3 +157,18 @@ def test_the_window_holds_every_entry_one_request_can_log():
     from firmware.core import alarms, protocol
 
     assert logwindow.KEEP >= protocol._SEQ_REACH > alarms.N_ALARMS + 1
+
+
+def test_the_log_page_lists_the_newest_entries_it_reaches(small_window, tmp_path):
+    from firmware.core import ui_log
+
+    e = _episode(str(tmp_path), notes=300)
+    u = e.unit
+    truth = _replayed(e)
+    items = ui_log.log_items(u.ui)
+    n = len(truth)
+    seqs = [it[0] for it in items]
+    assert seqs[0] == n - 1 and min(seqs) > n - 1 - ui_log.LOG_REACH  # newest first, no further back
+    # every entry in reach is there: EEG changes are one item per run, and here no two follow one another
+    assert len(items) == ui_log.LOG_REACH
+    assert [truth[s]["type"] for s in seqs] == [it[3] for it in items]

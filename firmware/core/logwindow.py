@@ -110,8 +110,8 @@ class Window:
             self._objs = self._offs = _NONE  # the last group goes before the next is read
             self._group = -1
             objs, offs = self.log.read(self.marks[g], STEP)
-            if len(objs) <= i % STEP:
-                raise OSError("the event log on flash no longer has entry %d" % i)
+            if len(objs) <= i % STEP or offs[0] != self.marks[g]:
+                raise OSError("the event log on flash no longer has entry %d where it was written" % i)
             self._objs, self._offs, self._group = objs, offs, g
         return self._objs[i % STEP]
 
