@@ -172,3 +172,16 @@ def test_the_log_page_lists_the_newest_entries_it_reaches(small_window, tmp_path
     # every entry in reach is there: EEG changes are one item per run, and here no two follow one another
     assert len(items) == ui_log.LOG_REACH
     assert [truth[s]["type"] for s in seqs] == [it[3] for it in items]
+
+
+def test_a_long_replay_feeds_the_watchdog_as_it_goes(tmp_path):
+    # on the Pico a power-up with 700 entries took longer than the watchdog's ~9 s (a reset loop
+    # into service mode): the replay feeds it every 16 records it reads, and only then
+    e = EmulatedUnit(flash_dir=str(tmp_path))
+    for k in range(200):
+        e.unit.note("note %d" % k)
+    board = e.board
+    before = board.wdt_feeds
+    w = logwindow.Window(EventLog(board), 0)
+    w.log.load(w.replayed)
+    assert len(w) > 200 and board.wdt_feeds - before == len(w) // 16
