@@ -255,7 +255,7 @@ def test_minimum_heap_for_the_staging_timelines(plans, cpython, mpy_tree, tmp_pa
 
 # ------------------------------------------------------------ a long log
 
-LONG_LOG = 3000  # entries: about 20 times what the board heap held when RAM kept the whole log
+LONG_LOG = 3000  # entries: over ten times the ~265 requests the board's heap held with the whole log in RAM
 LOG_GROWTH = 8192  # bytes the heap may grow by over them (the window's marks: about 1.5 KB here)
 
 
