@@ -66,48 +66,15 @@ _SCAN_CHUNK = 512
 REPLAY_COLLECT_EVERY = 16
 
 
-def _crc32_bitwise(data, crc=0):
-    crc = crc ^ 0xFFFFFFFF  # the fallback, same polynomial as zlib
+def crc32(data, crc=0):
+    if _crc32 is not None:
+        return _crc32(data, crc) & 0xFFFFFFFF
+    crc = crc ^ 0xFFFFFFFF  # bitwise fallback, same polynomial as zlib
     for b in data:
         crc ^= b
         for _ in range(8):
             crc = (crc >> 1) ^ (0xEDB88320 if crc & 1 else 0)
     return crc ^ 0xFFFFFFFF
-
-
-def crc32(data, crc=0):
-    # small on purpose: called twice per record read, and on MicroPython a call whose frame is
-    # over 11 words takes it from the heap (a search of it on a board: slow in a replay's loop)
-    if _crc32 is None:
-        return _crc32_bitwise(data, crc)
-    return _crc32(data, crc) & 0xFFFFFFFF
-
-
-def _header(f, pos, size):
-    # the header of a plausible record at pos (magic, kind, length), else None
-    if size - pos < RECORD_OVERHEAD:
-        return None
-    f.seek(pos)
-    head = f.read(HEADER)
-    if len(head) < HEADER or head[0] != MAGIC or (head[1] != KIND_EVENT and head[1] != KIND_META):
-        return None
-    n = head[2] | head[3] << 8
-    if n < 1 or n > MAX_PAYLOAD or pos + RECORD_OVERHEAD + n > size:
-        return None
-    return head
-
-
-def _record(f, pos, head):
-    # (kind, seq, payload, end) of the record whose header is head, if its body and CRC are whole
-    n = head[2] | head[3] << 8
-    body = f.read(n + 4)
-    if len(body) < n + 4 or not _crc_ok(body, n, head):
-        return None
-    return head[1], struct.unpack_from("<I", head, 4)[0], body[:n], pos + RECORD_OVERHEAD + n
-
-
-def _crc_ok(body, n, head):
-    return crc32(body[:n], crc32(head)) == struct.unpack_from("<I", body, n)[0]
 
 
 # ---------------------------------------------------------------- encoding --
@@ -199,10 +166,26 @@ class EventLog:
 
     # -------------------------------------------------------------- reading
     def _read_record(self, f, pos, size):
-        """(kind, seq, payload, end) of a valid record at pos, else None (two small calls:
-        see crc32)."""
-        head = _header(f, pos, size)
-        return None if head is None else _record(f, pos, head)
+        """(kind, seq, payload, end) of a valid record at pos, else None."""
+        if size - pos < RECORD_OVERHEAD:
+            return None
+        f.seek(pos)
+        head = f.read(HEADER)
+        if len(head) < HEADER or head[0] != MAGIC:
+            return None
+        magic, kind, n, seq = struct.unpack("<BBHI", head)
+        if kind != KIND_EVENT and kind != KIND_META:
+            return None
+        if n < 1 or n > MAX_PAYLOAD or pos + RECORD_OVERHEAD + n > size:
+            return None
+        body = f.read(n + 4)
+        if len(body) < n + 4:
+            return None
+        payload = body[:n]
+        (want,) = struct.unpack("<I", body[n:])
+        if crc32(payload, crc32(head)) != want:
+            return None
+        return kind, seq, payload, pos + RECORD_OVERHEAD + n
 
     def _resync(self, f, pos, size):
         """Offset of the next valid record after a bad one at pos, or -1."""
