@@ -61,8 +61,8 @@ _SCAN_CHUNK = 512
 # the whole heap between it (measured on the emulated Pico: a log of 400 requests did not replay
 # at boot, "allocating 2048 bytes").  A replay into a window keeps nothing and does not collect:
 # at power-up each collection walks all the code just loaded (emulated Pico, Unit() with 703
-# requests on flash: the index pass 1.26 s with them, 0.44 s without).  A long replay feeds the
-# watchdog this often.
+# requests on flash: the index pass 1.26 s with them, 0.44 s without).  A power-up's replay feeds
+# the watchdog this often (.feed); no other read does: the health check gates it.
 REPLAY_COLLECT_EVERY = 16
 
 
@@ -163,6 +163,7 @@ class EventLog:
         self._last_scan = (0, 0, [])  # type: tuple
         self.first_pos = -1  # file offset of the first valid record (-1: none yet)
         self.last_pos = -1  # file offset of the record last written
+        self.feed = None  # the watchdog's feed while the unit replays the log at power-up (Unit._boot)
 
     # -------------------------------------------------------------- reading
     def _read_record(self, f, pos, size):
@@ -214,7 +215,7 @@ class EventLog:
             return 0, 0, []
         skipped = []
         n = 0
-        feed = getattr(self.hal, "wdt_feed", None)
+        feed = self.feed
         f = self.hal.fs_open(self.name, "rb")
         try:
             while pos < size:
@@ -229,7 +230,7 @@ class EventLog:
                 kind, seq, payload, end = rec
                 n += 1
                 if n % REPLAY_COLLECT_EVERY == 0 and feed is not None:
-                    feed()  # a long log's replay makes progress, record by record: not a hang
+                    feed()  # a power-up's replay makes progress, record by record: not a hang
                 stop = visit(kind, seq, payload, pos)
                 pos = end
                 if stop:

@@ -95,7 +95,13 @@ class Unit:
         self.req = None  # set by the link while a request runs: written into the events it logs
         self.health = _health.Monitor()  # callable(unit) -> None or reason; gates the watchdog
         self.weight_g = None
-        self.engine = self._boot(self._replay(store), rules)
+        if store is not None and hasattr(store, "read"):
+            store.feed = hal.wdt_feed  # a long log's replay outlasts the watchdog (eventlog.REPLAY_COLLECT_EVERY)
+        try:
+            self.engine = self._boot(self._replay(store), rules)
+        finally:
+            if store is not None and hasattr(store, "read"):
+                store.feed = None  # from here on the health check alone feeds it
         if lost is not None:  # never silently: flagged, alarmed and in the log
             try:
                 self.engine.append(_events.maint(self.engine.now(), "settings_damaged", lost))
